@@ -1,0 +1,5 @@
+import sys
+
+from ganparts.cli import main
+
+sys.exit(main())

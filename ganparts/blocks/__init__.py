@@ -1,0 +1,1 @@
+"""Interchangeable building blocks: attention, normalisation."""

@@ -1,0 +1,71 @@
+"""``train``: train a spec into a run directory, or resume one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ganparts import checkpoint as ckpt
+from ganparts.callbacks import ProgressBar, ProgressFile
+from ganparts.cli import add_spec_options
+from ganparts.errors import UserError
+from ganparts.rundir import RunDir
+from ganparts.spec import Experiment
+from ganparts.specfile import load_spec, parse_spec_text, spec_to_data, validate_spec
+from ganparts.train import Trainer, resolve_device
+
+# Schedule fields a resumed run may change; everything else must match the checkpoint.
+RESUMABLE_CHANGES = {"steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints"}
+
+
+def add_commands(commands) -> None:
+    p = commands.add_parser("train", help="train a spec; --resume continues the run in --out")
+    p.add_argument("spec", nargs="?", help="spec file (optional with --resume: the run's own spec.yaml)")
+    p.add_argument("--out", required=True, type=Path, help="run directory (created)")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out (a fresh --out just starts)")
+    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:1 …")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_spec_options(p)
+    p.set_defaults(run=train)
+
+
+def train(args) -> int:
+    run = RunDir(args.out)
+    found = ckpt.latest_checkpoint(run.path) if run.path.is_dir() else None
+    if found and not args.resume:
+        raise UserError(f"{run.path} already holds a run (step {found.step}); add --resume to continue it, or choose another --out")
+    if args.spec is None:
+        if not (args.resume and run.spec.exists()):
+            raise UserError("a spec file is required (only --resume of an existing run can use the run's own spec.yaml)")
+        args.spec = run.spec
+    spec = load_spec(args.spec, args.overrides)
+    if found:
+        _check_same_experiment(spec, validate_spec(parse_spec_text(found.spec_text, where=str(found.path / ckpt.SPEC))))
+
+    device = resolve_device(args.device)
+    callbacks = [ProgressFile()] + ([] if args.no_progress else [ProgressBar()])
+    trainer = Trainer(spec, run_dir=run.path, device=device, callbacks=callbacks)
+    if found:
+        trainer.restore(found)
+        print(f"ganparts: resuming {run.path} from step {found.step} of {spec.train.steps}")
+    trainer.fit()
+    print(f"ganparts: {run.path}: step {trainer.step}; samples in {run.samples}, checkpoints in {ckpt.checkpoint_dir(run.path)}, metrics in {run.metrics}")
+    return 0
+
+
+def _check_same_experiment(new: Experiment, old: Experiment) -> None:
+    a, b = spec_to_data(new), spec_to_data(old)
+    for section in (a, b):
+        section["train"] = {k: v for k, v in section["train"].items() if k not in RESUMABLE_CHANGES}
+        section.pop("name")
+    differences = sorted(_diff(a, b))
+    if differences:
+        lines = [f"{path}: {new_value!r} here, {old_value!r} in the checkpoint" for path, new_value, old_value in differences]
+        raise UserError("\n".join(["the spec differs from the run being resumed (only train.steps and the schedule may change):", *lines]))
+
+
+def _diff(a, b, path=""):
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in a.keys() | b.keys():
+            yield from _diff(a.get(key), b.get(key), f"{path}.{key}" if path else key)
+    elif a != b:
+        yield path, a, b

@@ -1,0 +1,53 @@
+"""Use a trained run: load its networks from a checkpoint, generate images."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ganparts import checkpoint as ckpt
+from ganparts.models import build_discriminator, build_generator
+from ganparts.registry import Registry
+from ganparts.spec import Experiment
+from ganparts.specfile import parse_spec_text, validate_spec
+
+
+@dataclass
+class TrainedGAN:
+    spec: Experiment
+    generator: nn.Module  # the EMA generator, in eval mode
+    discriminator: nn.Module
+    step: int
+    checkpoint: Path
+
+
+def load_trained(run_or_checkpoint: str | Path, *, device: torch.device | str = "cpu", registry: Registry | None = None) -> TrainedGAN:
+    """Networks of a run's newest checkpoint (or of the checkpoint directory given)."""
+    path = Path(run_or_checkpoint)
+    if (path / ckpt.STATE).exists():
+        found = ckpt.load_checkpoint(path, device)
+    else:
+        if not path.is_dir():
+            raise ckpt.CheckpointError(f"{path}: no such run directory")
+        found = ckpt.latest_checkpoint(path, device)
+        if found is None:
+            raise ckpt.CheckpointError(f"{path}: no checkpoint yet (train it first: ganparts train SPEC --out {path})")
+    spec = validate_spec(parse_spec_text(found.spec_text, where=str(found.path / ckpt.SPEC)), registry)
+    generator, discriminator = build_generator(spec, registry), build_discriminator(spec, registry)
+    try:
+        generator.load_state_dict(found.group("generator_ema"))
+        discriminator.load_state_dict(found.group("discriminator"))
+    except RuntimeError as err:
+        raise ckpt.CheckpointError(f"{found.path}: weights do not match its spec ({str(err).splitlines()[0]})") from None
+    return TrainedGAN(spec, generator.to(device).eval(), discriminator.to(device).eval(), found.step, found.path)
+
+
+@torch.no_grad()
+def generate(generator: nn.Module, n: int, *, seed: int = 0, batch_size: int = 1000, device: torch.device | str = "cpu") -> torch.Tensor:
+    """``n`` images in [-1, 1] from latent noise seeded by ``seed`` (same seed, same images)."""
+    rng = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, generator.z_dim, generator=rng)
+    return torch.cat([generator(chunk.to(device)) for chunk in z.split(batch_size)]) if n else z.new_zeros(0, 1, 28, 28)

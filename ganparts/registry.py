@@ -1,0 +1,135 @@
+"""The registry of interchangeable blocks: one namespace per kind, three verbs.
+
+An entry is a pair: a pydantic *spec model* whose ``kind`` field is a one-value
+``Literal`` (the entry's name) and a *builder* that turns a validated spec, plus
+context such as channel counts, into an ``nn.Module`` or a callable.
+
+    registry.register("attention", spec=SaganSpec, builder=build_sagan)
+    registry.create("attention", {"kind": "sagan", "resolution": 14}, channels=64)
+    registry.list("attention", "sagan*")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import typing
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Literal
+
+from pydantic import BaseModel
+
+from ganparts.errors import UserError
+
+KINDS = ("attention", "norm", "loss", "penalty", "generator", "discriminator", "dataset", "feature")
+BUILTIN = "ganparts"
+
+
+class RegistryError(UserError, ValueError):
+    """An entry is malformed, clashes with another, or does not exist."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str
+    name: str
+    spec: type[BaseModel]
+    builder: Callable[..., Any]
+    plugin: str  # the plugin that registered it ("ganparts" for built-ins)
+    description: str = ""
+
+
+def spec_name(spec: type[BaseModel]) -> str:
+    """The name a spec model registers under: the single value of its ``kind`` Literal."""
+    if not (isinstance(spec, type) and issubclass(spec, BaseModel)):
+        raise RegistryError(f"spec must be a pydantic BaseModel subclass, got {spec!r}")
+    field = spec.model_fields.get("kind")
+    values = typing.get_args(field.annotation) if field is not None else ()
+    if field is None or typing.get_origin(field.annotation) is not Literal or len(values) != 1:
+        raise RegistryError(f"{spec.__name__} needs a field `kind: Literal['<name>']` with exactly one value")
+    if spec.model_config.get("extra") != "forbid":
+        raise RegistryError(f"{spec.__name__} must set model_config = ConfigDict(extra='forbid')")
+    return values[0]
+
+
+class Registry:
+    """Registered blocks by kind; see the module docstring."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
+        self._plugin = BUILTIN
+
+    def register(
+        self,
+        kind: str,
+        *,
+        spec: type[BaseModel],
+        builder: Callable[..., Any],
+        override: bool = False,
+        description: str = "",
+    ) -> Entry:
+        """Add an entry named after ``spec``'s ``kind`` literal.
+
+        Raises:
+            RegistryError: unknown kind, malformed spec, a builder that is not callable,
+                or a name already taken (unless ``override=True``).
+        """
+        namespace = self._namespace(kind)
+        name = spec_name(spec)
+        if not callable(builder):
+            raise RegistryError(f"builder for {kind} {name!r} is not callable")
+        if name in namespace and not override:
+            taken = namespace[name]
+            raise RegistryError(
+                f"An entry is already registered under the name {name!r} in kind {kind!r} "
+                f"(by plugin {taken.plugin!r}); pass override=True to replace it"
+            )
+        doc = description or (spec.__doc__ or "").strip().split("\n")[0]
+        entry = Entry(kind, name, spec, builder, self._plugin, doc)
+        namespace[name] = entry
+        return entry
+
+    def create(self, kind: str, spec: BaseModel | dict, /, **context: Any) -> Any:
+        """Build the block ``spec`` describes; ``context`` goes to the builder as keywords."""
+        if isinstance(spec, dict):
+            entry = self.get(kind, spec.get("kind", ""))
+            spec = entry.spec.model_validate(spec)
+        else:
+            entry = self.get(kind, spec.kind)
+        block = entry.builder(spec, **context)
+        with contextlib.suppress(AttributeError, TypeError):
+            block.ganparts_entry = entry  # lets summaries say which plugin a layer came from
+        return block
+
+    def list(self, kind: str, pattern: str = "*") -> list[str]:
+        """Sorted names of ``kind`` matching a shell-style ``pattern``."""
+        return sorted(fnmatch.filter(self._namespace(kind), pattern))
+
+    def get(self, kind: str, name: str) -> Entry:
+        namespace = self._namespace(kind)
+        if name not in namespace:
+            allowed = ", ".join(repr(n) for n in sorted(namespace)) or "none registered"
+            raise RegistryError(f"unknown {kind} {name!r}; allowed: {allowed}")
+        return namespace[name]
+
+    def entries(self, kind: str | None = None) -> list[Entry]:
+        kinds = KINDS if kind is None else (kind,)
+        return [self._entries[k][n] for k in kinds for n in sorted(self._entries[k])]
+
+    @contextlib.contextmanager
+    def plugin(self, name: str) -> Iterator[Registry]:
+        """Attribute registrations to plugin ``name``; keep none of them if the block raises.
+
+        This is how a plugin is never half-registered: its entries land only once its
+        whole ``ganparts_register`` hook has returned.
+        """
+        staged = Registry()
+        staged._entries = {kind: dict(names) for kind, names in self._entries.items()}
+        staged._plugin = name
+        yield staged
+        self._entries = staged._entries
+
+    def _namespace(self, kind: str) -> dict[str, Entry]:
+        if kind not in self._entries:
+            raise RegistryError(f"unknown kind {kind!r}; allowed: {', '.join(KINDS)}")
+        return self._entries[kind]

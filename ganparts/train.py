@@ -1,0 +1,248 @@
+"""The Trainer: one ``train_step`` contract, EMA, fixed-noise samples, checkpoint/resume."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from ganparts import checkpoint as ckpt
+from ganparts.blocks.attention import attention_blocks
+from ganparts.callbacks import Callback
+from ganparts.data import ImageSet, load_images
+from ganparts.ema import EMA
+from ganparts.models import build_discriminator, build_generator
+from ganparts.plugins import default_registry
+from ganparts.registry import Registry
+from ganparts.rundir import RunDir
+from ganparts.spec import Experiment
+from ganparts.specfile import dump_spec
+
+log = logging.getLogger("ganparts")
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+class Trainer:
+    """Trains the GAN an :class:`~ganparts.spec.Experiment` describes.
+
+    Args:
+        spec: the validated experiment.
+        run_dir: where spec, metrics, samples and checkpoints go; None trains in memory only.
+        device: torch device for networks and data.
+        data: training images; loaded from ``spec.data`` when omitted.
+        callbacks: objects with ``on_train_start/on_log/on_train_end`` (see ganparts.callbacks).
+        registry: block registry; the process-wide one by default.
+    """
+
+    def __init__(
+        self,
+        spec: Experiment,
+        *,
+        run_dir: str | Path | None = None,
+        device: torch.device | str = "cpu",
+        data: ImageSet | None = None,
+        callbacks: Sequence[Callback] = (),
+        registry: Registry | None = None,
+    ) -> None:
+        self.spec = spec
+        self.device = torch.device(device)
+        self.registry = registry or default_registry()
+        self.run = RunDir(run_dir) if run_dir is not None else None
+        self.callbacks = list(callbacks)
+        self.stop_requested = False
+
+        torch.manual_seed(spec.seed)
+        self.generator = build_generator(spec, self.registry).to(self.device).train()
+        self.discriminator = build_discriminator(spec, self.registry).to(self.device).train()
+        self.ema = EMA(self.generator, decay=spec.train.ema_decay)
+        self.loss = self.registry.create("loss", spec.loss)
+        self.penalties = self.loss.penalties + tuple(self.registry.create("penalty", p) for p in spec.penalties)
+        betas = tuple(spec.optim.betas)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=spec.optim.g_lr, betas=betas)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=spec.optim.d_lr, betas=betas)
+        # Fixed noise comes from its own generator, so every spec with the same seed shows the same z.
+        noise_rng = torch.Generator().manual_seed(spec.seed)
+        self.fixed_noise = torch.randn(spec.train.grid_size, spec.model.z_dim, generator=noise_rng).to(self.device)
+        self._attention = {
+            **{f"G.{k}": m for k, m in attention_blocks(self.generator).items()},
+            **{f"D.{k}": m for k, m in attention_blocks(self.discriminator).items()},
+        }
+
+        data = data or load_images(spec.data.source, root=spec.data.root, download=spec.data.download, registry=self.registry)
+        self.data_source = data.source
+        self.images, self.labels = data.to_float(self.device)
+        self.step = 0
+        self._pending: list[tuple[int, dict[str, torch.Tensor], float]] = []
+
+    # --- the contract ------------------------------------------------------------------
+
+    def sample_real(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``d_steps`` batches of real images and labels, drawn with replacement, in one tensor."""
+        n = self.spec.data.batch_size * self.spec.optim.d_steps
+        index = torch.randint(self.images.shape[0], (n,), device=self.device)
+        return self.images[index], self.labels[index]
+
+    def noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.spec.model.z_dim, device=self.device)
+
+    def train_step(self, real: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``d_steps`` discriminator updates (one chunk of ``real`` each), then one generator update.
+
+        Returns detached scalar tensors (no host sync): ``d_loss``, ``g_loss``, ``d_real``, ``d_fake``.
+        """
+        G, D, loss = self.generator, self.discriminator, self.loss
+        D.requires_grad_(True)
+        for chunk in real.chunk(self.spec.optim.d_steps):
+            with torch.no_grad():
+                fake = G(self.noise(chunk.shape[0]))
+            real_logits, fake_logits = D(chunk), D(fake)
+            d_loss = loss.d_loss(real_logits, fake_logits)
+            for penalty in self.penalties:
+                d_loss = d_loss + penalty(discriminator=D, real=chunk, fake=fake)
+            self.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.opt_d.step()
+
+        D.requires_grad_(False)  # the G step needs gradients through D, not for D's weights
+        fake_logits = D(G(self.noise(chunk.shape[0])))
+        g_loss = loss.g_loss(fake_logits, D(chunk) if loss.g_needs_real_logits else None)
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        self.ema.update(self.step + 1)
+        return {
+            "d_loss": d_loss.detach(),
+            "g_loss": g_loss.detach(),
+            "d_real": real_logits.detach().mean(),
+            "d_fake": fake_logits.detach().mean(),
+        }
+
+    # --- the loop ----------------------------------------------------------------------
+
+    def fit(self) -> None:
+        """Train until ``spec.train.steps``, writing logs, samples and checkpoints on schedule."""
+        train = self.spec.train
+        if self.run:
+            self.run.create()
+            dump_spec(self.spec, self.run.spec)
+        for cb in self.callbacks:
+            cb.on_train_start(self)
+        last_time = time.perf_counter()
+        while self.step < train.steps and not self.stop_requested:
+            logs = self.train_step(*self.sample_real()) | self.gammas()
+            self.step += 1
+            now = time.perf_counter()
+            self._pending.append((self.step, logs, now - last_time))
+            last_time = now
+            done = self.step == train.steps
+            if self.step % train.log_every == 0 or done:
+                self.flush_logs()
+            if self.run and (done or _due(self.step, train.sample_every)):
+                self.write_samples()
+            if self.run and (done or _due(self.step, train.checkpoint_every)):
+                self.save()
+        if self.stop_requested and self.run:
+            self.flush_logs()
+            self.save()
+        for cb in self.callbacks:
+            cb.on_train_end(self)
+
+    def request_stop(self) -> None:
+        """Stop after the current step (a checkpoint is written); safe from a signal handler."""
+        self.stop_requested = True
+
+    def flush_logs(self) -> list[dict[str, Any]]:
+        """Turn pending per-step tensors into rows with one host sync, append them to the log."""
+        if not self._pending:
+            return []
+        steps, logs, times = zip(*self._pending)
+        self._pending.clear()
+        keys = list(logs[0])
+        values = torch.stack([torch.stack([row[k].float() for k in keys]) for row in logs]).cpu().tolist()
+        rows = [{"step": step, **dict(zip(keys, vals)), "step_time": seconds} for step, vals, seconds in zip(steps, values, times)]
+        if self.run:
+            self.run.append_metrics(rows)
+        for cb in self.callbacks:
+            cb.on_log(self, rows)
+        return rows
+
+    def gammas(self) -> dict[str, torch.Tensor]:
+        """A snapshot of every attention block's gamma, keyed ``gamma/G.attn14`` etc."""
+        return {f"gamma/{name}": m.gamma.detach().clone() for name, m in self._attention.items()}
+
+    def write_samples(self) -> Path:
+        """A grid of the EMA generator on the fixed noise, plus its attention maps."""
+        from ganparts import viz
+
+        path = self.run.samples / f"step_{self.step:08d}.png"
+        with torch.no_grad():
+            viz.save_grid(self.ema.shadow(self.fixed_noise), path)
+        if attention_blocks(self.ema.shadow):
+            viz.save_generator_attention(self.ema.shadow, self.fixed_noise[:4], self.run.attention / f"step_{self.step:08d}.png")
+        return path
+
+    # --- checkpoints -------------------------------------------------------------------
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        tensors = {"fixed_noise": self.fixed_noise, "rng.cpu": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        for prefix, module in (("generator", self.generator), ("generator_ema", self.ema.shadow), ("discriminator", self.discriminator)):
+            tensors.update({f"{prefix}.{k}": v for k, v in module.state_dict().items()})
+        for prefix, opt in (("optim_g", self.opt_g), ("optim_d", self.opt_d)):
+            for index, moments in opt.state_dict()["state"].items():
+                tensors.update({f"{prefix}.{index}.{k}": v for k, v in moments.items()})
+        return tensors
+
+    def save(self) -> Path:
+        self.flush_logs()
+        state = {
+            "data_source": self.data_source,
+            "torch_version": torch.__version__,
+            "optim_g": {"param_groups": self.opt_g.state_dict()["param_groups"]},
+            "optim_d": {"param_groups": self.opt_d.state_dict()["param_groups"]},
+        }
+        path = ckpt.save_checkpoint(self.run.path, self.step, self.state_tensors(), state, dump_spec(self.spec))
+        ckpt.prune_checkpoints(self.run.path, self.spec.train.keep_checkpoints)
+        return path
+
+    def restore(self, checkpoint: ckpt.Checkpoint) -> None:
+        """Continue exactly where ``checkpoint`` left off (weights, optimisers, RNG, step)."""
+        try:
+            for prefix, module in (("generator", self.generator), ("generator_ema", self.ema.shadow), ("discriminator", self.discriminator)):
+                module.load_state_dict(checkpoint.group(prefix))
+            for prefix, opt in (("optim_g", self.opt_g), ("optim_d", self.opt_d)):
+                opt.load_state_dict(_optimizer_state(checkpoint, prefix))
+        except (RuntimeError, KeyError, ValueError) as err:
+            raise ckpt.CheckpointError(f"{checkpoint.path}: does not match this spec's networks ({_first_line(err)})") from None
+        self.fixed_noise = checkpoint.tensors["fixed_noise"].to(self.device)
+        torch.set_rng_state(checkpoint.tensors["rng.cpu"].cpu())
+        if self.device.type == "cuda" and "rng.cuda" in checkpoint.tensors:
+            torch.cuda.set_rng_state(checkpoint.tensors["rng.cuda"].cpu(), self.device)
+        self.step = checkpoint.step
+        if self.run:
+            self.run.truncate_metrics(self.step)
+
+
+def _optimizer_state(checkpoint: ckpt.Checkpoint, prefix: str) -> dict[str, Any]:
+    moments: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in checkpoint.group(prefix).items():
+        index, name = key.split(".", 1)
+        moments.setdefault(int(index), {})[name] = value
+    return {"state": moments, "param_groups": checkpoint.state[prefix]["param_groups"]}
+
+
+def _due(step: int, every: int) -> bool:
+    return every > 0 and step % every == 0
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

@@ -1,0 +1,150 @@
+"""Pictures: sample grids, attention-map overlays, training curves (PNG)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.utils import make_grid, save_image
+
+from ganparts.blocks.attention import AttentionBlock, recording_attention
+
+QUERY_COLOURS = ("#ff3b30", "#34c759", "#0a84ff", "#ffcc00", "#af52de")
+
+
+def to_unit(images: torch.Tensor) -> torch.Tensor:
+    """Images in [-1, 1] → [0, 1]."""
+    return images.detach().float().add(1).div(2).clamp(0, 1).cpu()
+
+
+def save_grid(images: torch.Tensor, path: str | Path, *, nrow: int | None = None) -> Path:
+    """Save images in [-1, 1] (N, C, H, W) as one PNG grid, ``nrow`` per row (default: square)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nrow = nrow or max(1, round(images.shape[0] ** 0.5))
+    save_image(to_unit(images), str(path), nrow=nrow, padding=2, pad_value=1.0)
+    return path
+
+
+def grid_image(images: torch.Tensor, *, nrow: int | None = None) -> torch.Tensor:
+    """The grid as an (H, W, 3) float tensor in [0, 1], for displaying in the app."""
+    nrow = nrow or max(1, round(images.shape[0] ** 0.5))
+    return make_grid(to_unit(images), nrow=nrow, padding=2, pad_value=1.0).permute(1, 2, 0)
+
+
+def attention_maps(model: nn.Module, inputs: torch.Tensor) -> tuple[torch.Tensor, dict[str, AttentionBlock]]:
+    """Run ``model`` once, keeping every attention layer's map; returns (output, {name: block})."""
+    with torch.no_grad(), recording_attention(model) as blocks:
+        output = model(inputs)
+    return output, blocks
+
+
+def query_map(block: AttentionBlock, query_xy: tuple[int, int], image_side: int, *, head: int | None = None) -> torch.Tensor:
+    """Where image pixel ``query_xy`` = (x, y) attends, as (batch, image_side, image_side) maps.
+
+    The query is the layer's feature position under that pixel; the map over the layer's
+    keys is scaled up to image size. ``head=None`` averages the heads.
+    """
+    attn = block.attention_map  # b h n m
+    if attn is None:
+        raise ValueError("the block has no attention map: run a forward inside recording_attention()")
+    key_rows, key_cols = block.key_grid
+    query_side = round((attn.shape[2]) ** 0.5)
+    x, y = query_xy
+    index = (y * query_side // image_side) * query_side + (x * query_side // image_side)
+    weights = attn[:, :, index] if head is None else attn[:, head : head + 1, index]
+    weights = weights.mean(1).reshape(-1, 1, key_rows, key_cols)
+    return F.interpolate(weights, size=(image_side, image_side), mode="nearest")[:, 0]
+
+
+def default_queries(image_side: int) -> list[tuple[int, int]]:
+    """Three query pixels spread over the digit area."""
+    return [(image_side // 2, image_side // 3), (image_side // 3, 2 * image_side // 3), (2 * image_side // 3, image_side // 2)]
+
+
+def save_attention_figure(
+    images: torch.Tensor,
+    blocks: dict[str, AttentionBlock],
+    path: str | Path,
+    *,
+    queries: Sequence[tuple[int, int]] | None = None,
+    title: str = "",
+) -> Path:
+    """One row per (image, attention layer): the image with query pixels marked, then each
+    query's attention map over the image."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    side = images.shape[-1]
+    queries = list(queries or default_queries(side))
+    pictures = to_unit(images)[:, 0]
+    rows = [(i, name, block) for i in range(images.shape[0]) for name, block in blocks.items()]
+    fig, axes = plt.subplots(len(rows), 1 + len(queries), figsize=(1.8 * (1 + len(queries)), 1.9 * len(rows)), squeeze=False)
+    maps = {name: [query_map(block, q, side) for q in queries] for name, block in blocks.items()}
+    for r, (i, name, _) in enumerate(rows):
+        ax = axes[r, 0]
+        ax.imshow(pictures[i], cmap="gray", vmin=0, vmax=1)
+        for q, colour in zip(queries, QUERY_COLOURS):
+            ax.scatter([q[0]], [q[1]], s=40, c=colour, edgecolors="white", linewidths=0.8)
+        ax.set_ylabel(name, fontsize=7)
+        for c, (q, colour) in enumerate(zip(queries, QUERY_COLOURS), start=1):
+            ax = axes[r, c]
+            ax.imshow(pictures[i], cmap="gray", vmin=0, vmax=1)
+            ax.imshow(maps[name][c - 1][i].cpu(), cmap="inferno", alpha=0.6)
+            ax.scatter([q[0]], [q[1]], s=40, c=colour, edgecolors="white", linewidths=0.8)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def save_generator_attention(generator: nn.Module, noise: torch.Tensor, path: str | Path, **kwargs) -> Path:
+    """Generate from ``noise`` and save where the generator's attention looks (one forward)."""
+    images, blocks = attention_maps(generator, noise)
+    return save_attention_figure(images, blocks, path, **kwargs)
+
+
+def save_curves(rows: list[dict], path: str | Path, *, smooth: int = 25) -> Path:
+    """Loss curves (moving average over ``smooth`` steps) and attention gammas over steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = torch.tensor([r["step"] for r in rows], dtype=torch.float64)
+    gamma_keys = sorted({k for r in rows for k in r if k.startswith("gamma/")})
+    fig, axes = plt.subplots(1, 2 if gamma_keys else 1, figsize=(10 if gamma_keys else 5.5, 3.4), squeeze=False)
+    for key in ("d_loss", "g_loss"):
+        values = torch.tensor([r[key] for r in rows], dtype=torch.float64)
+        axes[0, 0].plot(steps, _moving_average(values, smooth), label=key)
+    axes[0, 0].set(xlabel="step", title="losses")
+    axes[0, 0].legend()
+    for key in gamma_keys:
+        pairs = [(r["step"], r[key]) for r in rows if key in r]
+        axes[0, 1].plot([p[0] for p in pairs], [p[1] for p in pairs], label=key.removeprefix("gamma/"))
+    if gamma_keys:
+        axes[0, 1].set(xlabel="step", title="attention gamma")
+        axes[0, 1].legend(fontsize=7)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _moving_average(values: torch.Tensor, window: int) -> torch.Tensor:
+    window = max(1, min(window, values.numel()))
+    padded = torch.cat([values[:1].expand(window - 1), values])
+    return padded.unfold(0, window, 1).mean(1)
