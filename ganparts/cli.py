@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="ganparts: %(message)s", stream=sys.stderr)
     try:
-        return args.run(args) or 0
+        return args.handler(args) or 0
     except UserError as err:
         for line in str(err).splitlines() or [type(err).__name__]:
             print(f"ganparts: error: {line}", file=sys.stderr)

@@ -82,7 +82,7 @@ def save_attention_figure(
 
     side = images.shape[-1]
     queries = list(queries or default_queries(side))
-    pictures = to_unit(images)[:, 0]
+    pictures = to_unit(images)[:, 0].numpy()
     rows = [(i, name, block) for i in range(images.shape[0]) for name, block in blocks.items()]
     fig, axes = plt.subplots(len(rows), 1 + len(queries), figsize=(1.8 * (1 + len(queries)), 1.9 * len(rows)), squeeze=False)
     maps = {name: [query_map(block, q, side) for q in queries] for name, block in blocks.items()}
@@ -95,7 +95,7 @@ def save_attention_figure(
         for c, (q, colour) in enumerate(zip(queries, QUERY_COLOURS), start=1):
             ax = axes[r, c]
             ax.imshow(pictures[i], cmap="gray", vmin=0, vmax=1)
-            ax.imshow(maps[name][c - 1][i].cpu(), cmap="inferno", alpha=0.6)
+            ax.imshow(maps[name][c - 1][i].cpu().numpy(), cmap="inferno", alpha=0.6)
             ax.scatter([q[0]], [q[1]], s=40, c=colour, edgecolors="white", linewidths=0.8)
     for ax in axes.flat:
         ax.set_xticks([])
@@ -128,7 +128,7 @@ def save_curves(rows: list[dict], path: str | Path, *, smooth: int = 25) -> Path
     fig, axes = plt.subplots(1, 2 if gamma_keys else 1, figsize=(10 if gamma_keys else 5.5, 3.4), squeeze=False)
     for key in ("d_loss", "g_loss"):
         values = torch.tensor([r[key] for r in rows], dtype=torch.float64)
-        axes[0, 0].plot(steps, _moving_average(values, smooth), label=key)
+        axes[0, 0].plot(steps.numpy(), _moving_average(values, smooth).numpy(), label=key)
     axes[0, 0].set(xlabel="step", title="losses")
     axes[0, 0].legend()
     for key in gamma_keys:
@@ -148,3 +148,4 @@ def _moving_average(values: torch.Tensor, window: int) -> torch.Tensor:
     window = max(1, min(window, values.numel()))
     padded = torch.cat([values[:1].expand(window - 1), values])
     return padded.unfold(0, window, 1).mean(1)
+

@@ -1,4 +1,4 @@
-"""``sample`` and ``attention``: pictures and arrays from a trained run."""
+"""``sample``, ``attention`` and ``curves``: pictures and arrays from a trained run."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from ganparts import viz
 from ganparts.data import load_images
 from ganparts.errors import UserError
 from ganparts.inference import generate, load_trained
+from ganparts.rundir import RunDir
 from ganparts.train import resolve_device
 
 
@@ -21,7 +22,7 @@ def add_commands(commands) -> None:
     p.add_argument("--out", type=Path, required=True, help="output .npz (uint8 images, N×28×28) or .png (grid)")
     p.add_argument("--seed", type=int, default=0, help="latent noise seed")
     p.add_argument("--device", default="auto")
-    p.set_defaults(run=sample)
+    p.set_defaults(handler=sample)
 
     p = commands.add_parser("attention", help="picture where chosen pixels attend, per attention layer")
     p.add_argument("run", type=Path, help="run directory or checkpoint directory")
@@ -31,7 +32,12 @@ def add_commands(commands) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--query", action="append", default=None, metavar="X,Y", help="query pixel (repeatable); default: three spread pixels")
     p.add_argument("--device", default="auto")
-    p.set_defaults(run=attention)
+    p.set_defaults(handler=attention)
+
+    p = commands.add_parser("curves", help="plot a run's losses and attention gammas")
+    p.add_argument("run", type=Path, help="run directory")
+    p.add_argument("--out", type=Path, help="output .png (default: RUN/curves.png)")
+    p.set_defaults(handler=curves)
 
 
 def sample(args) -> int:
@@ -68,6 +74,15 @@ def attention(args) -> int:
     images = output if args.network == "G" else inputs
     viz.save_attention_figure(images, blocks, args.out, queries=queries, title=f"{args.network} attention, step {gan.step}")
     print(f"ganparts: attention maps of {len(blocks)} layer(s) → {args.out}")
+    return 0
+
+
+def curves(args) -> int:
+    rows = RunDir(args.run).read_metrics()
+    if not rows:
+        raise UserError(f"{args.run}: no metrics.jsonl rows yet")
+    out = viz.save_curves(rows, args.out or args.run / "curves.png")
+    print(f"ganparts: curves of {len(rows)} steps → {out}")
     return 0
 
 

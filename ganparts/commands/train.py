@@ -25,7 +25,7 @@ def add_commands(commands) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:1 …")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_spec_options(p)
-    p.set_defaults(run=train)
+    p.set_defaults(handler=train)
 
 
 def train(args) -> int:

@@ -1,0 +1,86 @@
+import pytest
+import torch
+
+from ganparts.blocks.attention import Attend, PooledSelfAttention2d, SelfAttention2d, recording_attention
+
+BLOCKS = [SelfAttention2d, PooledSelfAttention2d]
+
+
+@pytest.mark.parametrize("cls", BLOCKS)
+@pytest.mark.parametrize("side", [7, 14, 28])
+def test_shape_kept_and_weights_sum_to_one(cls, side):
+    block = cls(channels=16)
+    x = torch.randn(2, 16, side, side)
+    with recording_attention(block):
+        y = block(x)
+    assert y.shape == x.shape
+    attn = block.attention_map
+    keys = side * side if cls is SelfAttention2d else ((side + 1) // 2) ** 2
+    assert attn.shape == (2, 1, side * side, keys)
+    torch.testing.assert_close(attn.sum(-1), torch.ones(2, 1, side * side))
+    assert (attn >= 0).all()
+
+
+@pytest.mark.parametrize("cls", BLOCKS)
+def test_gamma_zero_is_identity(cls):
+    block = cls(channels=16)
+    x = torch.randn(3, 16, 14, 14)
+    assert block.gamma.item() == 0
+    torch.testing.assert_close(block(x), x, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("cls", BLOCKS)
+@pytest.mark.parametrize("heads", [1, 2])
+def test_fast_path_equals_explicit_map(cls, heads):
+    torch.manual_seed(0)
+    block = cls(channels=32, heads=heads)
+    with torch.no_grad():
+        block.gamma.fill_(0.7)
+    x = torch.randn(2, 32, 14, 14)
+    fast = block(x)
+    assert block.attention_map is None  # nothing materialised unless asked
+    with recording_attention(block):
+        explicit = block(x)
+    torch.testing.assert_close(fast, explicit, rtol=1e-4, atol=1e-5)
+    assert block.attention_map.shape[1] == heads
+
+
+def test_paper_form_matches_hand_written_sagan():
+    """softmax over keys of unscaled q·k, values with C channels, out = x + γ·o."""
+    torch.manual_seed(1)
+    block = SelfAttention2d(channels=16)
+    with torch.no_grad():
+        block.gamma.fill_(0.5)
+    x = torch.randn(2, 16, 7, 7)
+    flat = lambda t: t.flatten(2)  # noqa: E731  b c n
+    q, k, v = flat(block.query(x)), flat(block.key(x)), flat(block.value(x))
+    beta = torch.softmax(q.transpose(1, 2) @ k, dim=-1)  # b n m
+    o = (v @ beta.transpose(1, 2)).view_as(x)
+    torch.testing.assert_close(block(x), x + 0.5 * o, rtol=1e-4, atol=1e-5)
+    assert block.query.out_channels == 2 and block.value.out_channels == 16
+
+
+def test_pooled_form_has_half_value_channels_and_output_conv():
+    block = PooledSelfAttention2d(channels=64)
+    assert block.query.out_channels == 8 and block.value.out_channels == 32 and block.out.in_channels == 32
+
+
+def test_map_recorded_in_the_same_forward():
+    block = SelfAttention2d(channels=16)
+    calls = []
+    block.attend.register_forward_hook(lambda *a: calls.append(1))
+    with recording_attention(block) as blocks:
+        block(torch.randn(1, 16, 7, 7))
+    assert len(calls) == 1 and blocks[""].attention_map is not None
+    assert block.record_attention is False  # switched off again
+
+
+def test_attend_scale_one_is_unscaled():
+    q, k, v = torch.randn(1, 1, 4, 3), torch.randn(1, 1, 5, 3), torch.randn(1, 1, 5, 2)
+    out, attn = Attend()(q, k, v, return_map=True)
+    torch.testing.assert_close(attn, torch.softmax(q @ k.transpose(-1, -2), -1))
+
+
+def test_too_narrow_for_heads_is_a_clear_error():
+    with pytest.raises(ValueError, match="multiples of heads"):
+        SelfAttention2d(channels=8, heads=2)

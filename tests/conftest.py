@@ -1,0 +1,65 @@
+"""Shared fixtures: tiny specs, the offline dataset, a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from ganparts.data import load_images
+from ganparts.plugins import default_registry
+from ganparts.specfile import load_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = ROOT / "specs"
+
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+def tiny_overrides(**extra: str) -> list[str]:
+    """``--set`` overrides that shrink any spec to seconds-long CPU training."""
+    sets = {
+        "data.source": "mnist-5k",
+        "data.batch_size": "8",
+        "model.z_dim": "16",
+        "model.generator.width": "8",
+        "model.discriminator.width": "8",
+        "train.steps": "6",
+        "train.log_every": "3",
+        "train.sample_every": "0",
+        "train.checkpoint_every": "0",
+        "train.grid_size": "4",
+    } | extra
+    return [f"{k}={v}" for k, v in sets.items()]
+
+
+@pytest.fixture(scope="session")
+def registry():
+    return default_registry()
+
+
+@pytest.fixture
+def tiny_spec():
+    """A factory: ``tiny_spec(path='sagan_mnist.yaml', **overrides)`` → validated Experiment."""
+
+    def make(path: str = "sagan_mnist.yaml", **extra: str):
+        return load_spec(SPECS / path, tiny_overrides(**extra))
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def mnist5k():
+    return load_images("mnist-5k")
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m ganparts ARGS`` in a subprocess, capturing text output."""
+    return subprocess.run(
+        [sys.executable, "-m", "ganparts", *map(str, args)],
+        capture_output=True, text=True, cwd=cwd or ROOT, env={**os.environ, **(env or {})}, timeout=600,
+    )

@@ -1,0 +1,48 @@
+import pytest
+import torch
+
+from ganparts.models import build_discriminator, build_generator
+from ganparts.specfile import SpecError
+
+
+def test_generator_stages_follow_the_diagram(tiny_spec):
+    spec = tiny_spec(**{"model.generator.attention": "[{kind: sagan, resolution: 7}, {kind: sagan_pooled, resolution: 28}]"})
+    G = build_generator(spec)
+    assert list(dict(G.named_children())) == ["stem", "attn7", "up14", "up28", "attn28", "to_image"]
+    shapes = []
+    for layer in G:
+        layer.register_forward_hook(lambda m, a, out: shapes.append(tuple(out.shape[1:])))
+    G.eval()(torch.randn(2, spec.model.z_dim))
+    w = spec.model.generator.width
+    assert shapes == [(4 * w, 7, 7), (4 * w, 7, 7), (2 * w, 14, 14), (w, 28, 28), (w, 28, 28), (1, 28, 28)]
+
+
+def test_discriminator_mirrors_and_gives_one_logit(tiny_spec):
+    spec = tiny_spec(**{"model.discriminator.attention": "[{kind: sagan, resolution: 28}, {kind: sagan, resolution: 28}]"})
+    D = build_discriminator(spec)
+    assert list(dict(D.named_children())) == ["from_image", "attn28_0", "attn28_1", "down14", "down7", "head"]
+    assert D(torch.randn(3, 1, 28, 28)).shape == (3,)
+
+
+def test_baseline_has_no_attention(tiny_spec):
+    spec = tiny_spec("dcgan_mnist.yaml")
+    names = [n for n, _ in build_generator(spec).named_modules()] + [n for n, _ in build_discriminator(spec).named_modules()]
+    assert not any("attn" in n for n in names)
+
+
+def test_spectral_norm_reaches_attention_projections(tiny_spec):
+    spec = tiny_spec(**{"model.discriminator.attention": "[{kind: sagan, resolution: 14}]"})
+    D = build_discriminator(spec)
+    assert hasattr(D.attn14.query, "parametrizations") and hasattr(D.head[1], "parametrizations")
+    spec = tiny_spec(**{"model.discriminator.spectral_norm": "false", "model.discriminator.attention": "[{kind: sagan, resolution: 14}]"})
+    assert not any(hasattr(m, "parametrizations") for m in build_discriminator(spec).modules())
+
+
+def test_generator_uses_batchnorm_by_default(tiny_spec):
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in build_generator(tiny_spec()).modules())
+
+
+def test_width_too_small_for_heads_is_a_spec_error(tiny_spec):
+    spec = tiny_spec(**{"model.generator.attention": "[{kind: sagan, resolution: 28, heads: 4}]"})
+    with pytest.raises(SpecError, match="model.generator: attention at 8 channels"):
+        build_generator(spec)

@@ -1,0 +1,85 @@
+from typing import Literal
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+from torch import nn
+
+from ganparts.registry import KINDS, Registry, RegistryError
+
+
+class FooSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["foo"] = "foo"
+    size: int = 3
+
+
+def build_foo(spec, *, channels):
+    return nn.Linear(channels, spec.size)
+
+
+def test_register_create_list():
+    reg = Registry()
+    entry = reg.register("norm", spec=FooSpec, builder=build_foo)
+    assert entry.name == "foo" and entry.plugin == "ganparts"
+    layer = reg.create("norm", {"kind": "foo", "size": 5}, channels=2)
+    assert isinstance(layer, nn.Linear) and layer.out_features == 5
+    assert layer.ganparts_entry is entry
+    assert reg.list("norm") == ["foo"] and reg.list("norm", "f*") == ["foo"] and reg.list("norm", "x*") == []
+
+
+def test_every_documented_kind_exists():
+    assert set(KINDS) == {"attention", "norm", "loss", "penalty", "generator", "discriminator", "dataset", "feature"}
+
+
+def test_duplicate_name_raises_unless_override():
+    reg = Registry()
+    reg.register("loss", spec=FooSpec, builder=build_foo)
+    with pytest.raises(RegistryError, match="already registered under the name 'foo'"):
+        reg.register("loss", spec=FooSpec, builder=build_foo)
+    replacement = reg.register("loss", spec=FooSpec, builder=lambda s, **_: "new", override=True)
+    assert reg.get("loss", "foo") is replacement
+
+
+def test_same_name_in_different_kinds_is_fine():
+    reg = Registry()
+    reg.register("loss", spec=FooSpec, builder=build_foo)
+    reg.register("penalty", spec=FooSpec, builder=build_foo)
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        (type("NoKind", (BaseModel,), {"model_config": ConfigDict(extra="forbid"), "__annotations__": {"x": int}}), "kind: Literal"),
+        (type("TwoKinds", (BaseModel,), {"model_config": ConfigDict(extra="forbid"), "__annotations__": {"kind": Literal["a", "b"]}}), "exactly one value"),
+        (type("Lax", (BaseModel,), {"__annotations__": {"kind": Literal["lax"]}}), "extra='forbid'"),
+        (dict, "BaseModel subclass"),
+    ],
+)
+def test_malformed_specs_are_refused(spec, message):
+    with pytest.raises(RegistryError, match=message):
+        Registry().register("attention", spec=spec, builder=build_foo)
+
+
+def test_unknown_kind_and_name_list_the_allowed_ones():
+    reg = Registry()
+    reg.register("loss", spec=FooSpec, builder=build_foo)
+    with pytest.raises(RegistryError, match="allowed: attention, norm"):
+        reg.list("losses")
+    with pytest.raises(RegistryError, match="unknown loss 'bar'; allowed: 'foo'"):
+        reg.get("loss", "bar")
+
+
+def test_a_failing_plugin_registers_nothing():
+    reg = Registry()
+
+    class BarSpec(FooSpec):
+        kind: Literal["bar"] = "bar"
+
+    with pytest.raises(RuntimeError):
+        with reg.plugin("broken") as staged:
+            staged.register("loss", spec=BarSpec, builder=build_foo)
+            raise RuntimeError("hook failed half-way")
+    assert reg.list("loss") == []
+    with reg.plugin("good") as staged:
+        staged.register("loss", spec=BarSpec, builder=build_foo)
+    assert reg.get("loss", "bar").plugin == "good"
