@@ -134,3 +134,27 @@ def test_bad_spec_files(content, tmp_path):
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
     result = run_cli("validate", path)
     assert result.returncode == 2 and result.stderr.startswith("ganparts: error:") and "Traceback" not in result.stderr
+
+
+def test_sigterm_stops_gracefully_with_a_checkpoint(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run = tmp_path / "r"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ganparts", "train", str(SAGAN), "--out", str(run), "--no-progress", *sets(**{"train.steps": "100000"})],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    metrics = run / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while not (metrics.exists() and metrics.stat().st_size) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "--resume" in out
+    step = json.loads((run / "progress.json").read_text())["step"]
+    assert (run / "checkpoints" / f"step_{step:08d}").is_dir()

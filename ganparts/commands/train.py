@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 from ganparts import checkpoint as ckpt
@@ -47,9 +48,25 @@ def train(args) -> int:
     if found:
         trainer.restore(found)
         print(f"ganparts: resuming {run.path} from step {found.step} of {spec.train.steps}")
+    _stop_gracefully_on_signals(trainer)
     trainer.fit()
-    print(f"ganparts: {run.path}: step {trainer.step}; samples in {run.samples}, checkpoints in {ckpt.checkpoint_dir(run.path)}, metrics in {run.metrics}")
+    if trainer.stop_requested:
+        print(f"ganparts: stopped at step {trainer.step}; checkpoint saved. Continue with: ganparts train --out {run.path} --resume")
+    else:
+        print(f"ganparts: {run.path}: step {trainer.step}; samples in {run.samples}, checkpoints in {ckpt.checkpoint_dir(run.path)}, metrics in {run.metrics}")
     return 0
+
+
+def _stop_gracefully_on_signals(trainer: Trainer) -> None:
+    """SIGINT/SIGTERM finish the current step, save a checkpoint and exit 0; a second one aborts."""
+
+    def handler(signum, frame):
+        if trainer.stop_requested:
+            raise KeyboardInterrupt
+        trainer.request_stop()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
 
 
 def _check_same_experiment(new: Experiment, old: Experiment) -> None:
