@@ -3,14 +3,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Example plugin packages, installed editable beside ganparts so `make test` covers them.
+PLUGINS := plugins/ganparts-extras
 DEMO_STEPS ?= 1500
 
 .PHONY: demo test app bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(PLUGINS:%=%/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install -e '.[app,dev]'
+	$(BIN)/python -m pip install -e '.[app,dev]' $(PLUGINS:%=-e %)
 	touch $(STAMP)
 
 ## Train the example SAGAN on the embedded 5,000-digit MNIST subset and write pictures (~6 min on 2 cores).

@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "ganparts.commands.spec",
     "ganparts.commands.train",
     "ganparts.commands.sample",
+    "ganparts.commands.plugins",
 )
 
 

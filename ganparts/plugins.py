@@ -1,14 +1,37 @@
-"""The plugin manager: built-ins go through the same hook as third parties."""
+"""The plugin manager: built-ins and installed packages go through the same hook.
+
+A package becomes a plugin by declaring an entry point in the ``ganparts`` group
+(``[project.entry-points.ganparts] name = "module"``). Every plugin is imported,
+checked and asked to register on its own: one that fails to import, misspells a hook,
+raises in its hook or registers an invalid entry is skipped and reported, and ganparts
+and every other plugin keep working. Nothing is half-registered.
+
+    plugin_reports()     # what `ganparts plugins` and the app show, one report per plugin
+    default_registry()   # the process-wide registry, built once
+    reset()              # forget both, so the next call loads plugins again
+"""
 
 from __future__ import annotations
 
 import functools
 import importlib
+import importlib.metadata
+import logging
+import os
+import traceback
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Callable, Literal
 
 import pluggy
 
 from ganparts import hookspecs
 from ganparts.registry import Registry
+
+log = logging.getLogger("ganparts")
+
+ENTRY_POINT_GROUP = "ganparts"
+DISABLE_AUTOLOAD_ENV = "GANPARTS_DISABLE_PLUGIN_AUTOLOAD"
+DISTRIBUTION = "ganparts"
 
 # Each built-in module implements ``ganparts_register``; like datasette's
 # DEFAULT_PLUGINS, the core takes the door every plugin takes.
@@ -21,27 +44,198 @@ BUILTIN_PLUGINS = (
 )
 
 
-def get_plugin_manager() -> pluggy.PluginManager:
-    """A plugin manager holding ganparts' hook specs and its built-in plugins."""
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
-    pm.add_hookspecs(hookspecs)
+@dataclass(frozen=True)
+class PluginReport:
+    """One plugin as ``ganparts plugins`` and the app show it.
+
+    Attributes:
+        name: the plugin's name: its entry-point name, or the module of a built-in.
+        distribution: the installed distribution (package) that provides it.
+        version: that distribution's version.
+        status: ``"loaded"``, or ``"failed"`` when it was skipped.
+        reason: why it failed, in one line (empty when loaded).
+        blocks: the names it registered, by kind (only kinds it registered into).
+        builtin: whether it ships with ganparts.
+        details: the traceback of the failure, for the plugin's author.
+    """
+
+    name: str
+    distribution: str
+    version: str
+    status: Literal["loaded", "failed"] = "loaded"
+    reason: str = ""
+    blocks: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    builtin: bool = False
+    details: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data (``ganparts plugins --json``)."""
+        data = asdict(self)
+        data["blocks"] = {kind: list(names) for kind, names in self.blocks.items()}
+        return data
+
+
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager, plus a :class:`PluginReport` per plugin it was asked to load."""
+
+    def __init__(self) -> None:
+        super().__init__(hookspecs.PROJECT)
+        self.add_hookspecs(hookspecs)
+        self.reports: dict[str, PluginReport] = {}
+
+    def load(self, name: str, importer: Callable[[], object], *, distribution: str, version: str, builtin: bool = False) -> bool:
+        """Import one plugin with ``importer``, register it and check its hooks.
+
+        Returns whether it loaded; on any error it is left unregistered and reported.
+        """
+        if name in self.reports:
+            taken = self.reports[name]
+            report = PluginReport(name, distribution, version, builtin=builtin)
+            self.reports[f"{name} ({distribution})"] = _failed(
+                report, f"the plugin name {name!r} is taken by {taken.distribution}; rename this entry point"
+            )
+            return False
+        self.reports[name] = PluginReport(name, distribution, version, builtin=builtin)
+        try:
+            plugin = importer()
+        except Exception as err:  # noqa: BLE001 — whatever a plugin's import raises, skip that plugin only
+            return self.fail(name, f"import failed: {_one_line(err)}", err)
+        try:
+            self.register(plugin, name=name)
+        except Exception as err:  # noqa: BLE001 — e.g. a hook whose arguments the spec does not offer
+            return self.fail(name, _one_line(err), err)
+        if not self.get_hookcallers(plugin):
+            self.unregister(plugin)
+            return self.fail(name, "implements no ganparts hook; decorate ganparts_register with @ganparts.hookspecs.hookimpl")
+        try:
+            self.check_pending()  # a misspelled hook name is an error its author should see
+        except pluggy.PluginValidationError as err:
+            self.unregister(plugin)
+            return self.fail(name, _one_line(err), err)
+        return True
+
+    def fail(self, name: str, reason: str, err: BaseException | None = None) -> bool:
+        """Mark plugin ``name`` failed (it must already be unregistered); returns False."""
+        self.reports[name] = _failed(self.reports[name], reason, err)
+        return False
+
+
+def autoload_enabled() -> bool:
+    """False when ``GANPARTS_DISABLE_PLUGIN_AUTOLOAD`` is set (to anything but 0/false/no)."""
+    return os.environ.get(DISABLE_AUTOLOAD_ENV, "").strip().lower() in ("", "0", "false", "no")
+
+
+def get_plugin_manager(*, autoload: bool | None = None) -> PluginManager:
+    """A plugin manager holding ganparts' hook specs, its built-ins and the installed plugins.
+
+    Args:
+        autoload: load the ``ganparts`` entry-point group; default: unless
+            ``GANPARTS_DISABLE_PLUGIN_AUTOLOAD`` is set.
+    """
+    pm = PluginManager()
+    version = _version(DISTRIBUTION)
     for module_name in BUILTIN_PLUGINS:
-        pm.register(importlib.import_module(module_name), name=module_name)
-    pm.check_pending()
+        pm.load(module_name, functools.partial(importlib.import_module, module_name), distribution=DISTRIBUTION, version=version, builtin=True)
+    if autoload_enabled() if autoload is None else autoload:
+        # One by one, unlike pluggy's load_setuptools_entrypoints, which stops at the first error.
+        for ep in _entry_points():
+            dist = ep.dist
+            pm.load(ep.name, ep.load, distribution=dist.name if dist else "?", version=dist.version if dist else "?")
     return pm
 
 
-def build_registry(pm: pluggy.PluginManager) -> Registry:
-    """Call every plugin's ``ganparts_register`` on its own, so each entry knows its plugin."""
+def build_registry(pm: PluginManager) -> Registry:
+    """Call each plugin's ``ganparts_register`` on its own, in load order (built-ins first).
+
+    Each plugin's registrations are staged and kept only if its hook returns, so every
+    entry knows its plugin, and a plugin that raises (an invalid entry, a clashing name)
+    is unregistered, reported, and leaves nothing behind.
+    """
     registry = Registry()
-    # pluggy calls the last registered first; reverse so built-ins register before plugins.
-    for impl in reversed(pm.hook.ganparts_register.get_hookimpls()):
-        with registry.plugin(impl.plugin_name) as staged:
-            impl.function(registry=staged)
+    impls = {impl.plugin_name: impl for impl in pm.hook.ganparts_register.get_hookimpls()}
+    for name in [n for n, _ in pm.list_name_plugin() if n in impls]:
+        try:
+            with registry.plugin(name) as staged:
+                impls[name].function(registry=staged)
+        except Exception as err:  # noqa: BLE001 — a broken plugin must not take ganparts down
+            pm.unregister(name=name)
+            pm.fail(name, f"ganparts_register failed: {_one_line(err)}", err)
+            continue
+        blocks: dict[str, tuple[str, ...]] = {}
+        for entry in registry.entries():
+            if entry.plugin == name:
+                blocks[entry.kind] = (*blocks.get(entry.kind, ()), entry.name)
+        pm.reports[name] = replace(pm.reports[name], blocks=blocks)
     return registry
 
 
+@dataclass(frozen=True)
+class Plugins:
+    """Loaded plugins: the registry they built, and one report per plugin (load order)."""
+
+    registry: Registry
+    reports: tuple[PluginReport, ...]
+    autoload: bool
+
+
+def load_plugins(*, autoload: bool | None = None) -> Plugins:
+    """Load built-ins and installed plugins into a new registry; log one warning per failure."""
+    autoload = autoload_enabled() if autoload is None else autoload
+    pm = get_plugin_manager(autoload=autoload)
+    registry = build_registry(pm)
+    reports = tuple(pm.reports.values())
+    for report in reports:
+        if report.failed:
+            log.warning("plugin %s (%s %s) failed and was skipped: %s", report.name, report.distribution, report.version, report.reason)
+    return Plugins(registry, reports, autoload)
+
+
 @functools.cache
+def _default() -> Plugins:
+    return load_plugins()
+
+
 def default_registry() -> Registry:
-    """The process-wide registry, built once from :func:`get_plugin_manager`."""
-    return build_registry(get_plugin_manager())
+    """The process-wide registry, built once from the built-ins and installed plugins."""
+    return _default().registry
+
+
+def plugin_reports() -> list[PluginReport]:
+    """A :class:`PluginReport` for every plugin behind :func:`default_registry`, built-ins first."""
+    return list(_default().reports)
+
+
+def reset() -> None:
+    """Forget the process-wide registry (and the spec model built from it).
+
+    The next :func:`default_registry` loads plugins again: after installing one, or in
+    tests that change ``sys.path`` or ``GANPARTS_DISABLE_PLUGIN_AUTOLOAD``.
+    """
+    _default.cache_clear()
+
+
+def _entry_points() -> list[importlib.metadata.EntryPoint]:
+    # Sorted so that which plugin wins a name clash does not depend on directory order.
+    eps = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    return sorted(eps, key=lambda ep: (ep.dist.name if ep.dist else "", ep.name))
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text.splitlines()[0]}" if text else type(err).__name__
+
+
+def _failed(report: PluginReport, reason: str, err: BaseException | None = None) -> PluginReport:
+    details = "".join(traceback.format_exception(err)) if err is not None else ""
+    return replace(report, status="failed", reason=reason, blocks={}, details=details)

@@ -17,12 +17,14 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PydanticUserError
 
 from ganparts.errors import UserError
 
 KINDS = ("attention", "norm", "loss", "penalty", "generator", "discriminator", "dataset", "feature")
 BUILTIN = "ganparts"
+# Fields the networks read from every spec of a kind, with the base class that provides them.
+REQUIRED_FIELDS = {"attention": (("resolution",), "ganparts.blocks.attention.AttentionSpec")}
 
 
 class RegistryError(UserError, ValueError):
@@ -52,6 +54,23 @@ def spec_name(spec: type[BaseModel]) -> str:
     return values[0]
 
 
+def check_spec_contract(kind: str, spec: type[BaseModel]) -> None:
+    """Raise :class:`RegistryError` unless ``spec`` has the fields ``kind`` needs and a JSON Schema.
+
+    The JSON Schema is what ``ganparts schema`` and the app's pickers show; a spec without
+    one would break them for every block, not only its own.
+    """
+    fields, base = REQUIRED_FIELDS.get(kind, ((), ""))
+    missing = [f for f in fields if f not in spec.model_fields]
+    if missing:
+        raise RegistryError(f"{spec.__name__} lacks {', '.join(missing)}, which every {kind} spec needs; subclass {base}")
+    try:
+        spec.model_json_schema()
+    except PydanticUserError as err:
+        reason = str(err).strip().splitlines()[0]
+        raise RegistryError(f"{spec.__name__} has no JSON Schema ({reason}); use JSON-representable field types") from None
+
+
 class Registry:
     """Registered blocks by kind; see the module docstring."""
 
@@ -71,11 +90,13 @@ class Registry:
         """Add an entry named after ``spec``'s ``kind`` literal.
 
         Raises:
-            RegistryError: unknown kind, malformed spec, a builder that is not callable,
-                or a name already taken (unless ``override=True``).
+            RegistryError: unknown kind, malformed spec (see :func:`spec_name` and
+                :func:`check_spec_contract`), a builder that is not callable, or a name
+                already taken (unless ``override=True``).
         """
         namespace = self._namespace(kind)
         name = spec_name(spec)
+        check_spec_contract(kind, spec)
         if not callable(builder):
             raise RegistryError(f"builder for {kind} {name!r} is not callable")
         if name in namespace and not override:

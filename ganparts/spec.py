@@ -120,16 +120,17 @@ def _kind_shorthand(value: Any) -> Any:
     return {"kind": value} if isinstance(value, str) else value
 
 
-@functools.cache
-def _default_spec_model() -> type[Experiment]:
-    from ganparts.plugins import default_registry
-
-    return build_spec_model(default_registry())
+@functools.lru_cache(maxsize=1)
+def _cached_spec_model(registry: Registry) -> type[Experiment]:
+    # Keyed on the registry object, so ganparts.plugins.reset() (a new default registry) rebuilds it.
+    return build_spec_model(registry)
 
 
 def spec_model(registry: Registry | None = None) -> type[Experiment]:
     """The resolved :class:`Experiment` model for ``registry`` (default: the process-wide one)."""
-    return _default_spec_model() if registry is None else build_spec_model(registry)
+    from ganparts.plugins import default_registry
+
+    return _cached_spec_model(default_registry()) if registry is None else build_spec_model(registry)
 
 
 def json_schema(registry: Registry | None = None) -> dict[str, Any]:

@@ -37,6 +37,11 @@ def tiny_overrides(**extra: str) -> list[str]:
     return [f"{k}={v}" for k, v in sets.items()]
 
 
+def allowed(kind: str) -> str:
+    """Registered names of ``kind`` (installed plugins included) as error messages list them."""
+    return ", ".join(repr(name) for name in default_registry().list(kind))
+
+
 @pytest.fixture(scope="session")
 def registry():
     return default_registry()

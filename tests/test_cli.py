@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.conftest import SPECS, run_cli, tiny_overrides
+from tests.conftest import SPECS, allowed, run_cli, tiny_overrides
 
 SAGAN = SPECS / "sagan_mnist.yaml"
 
@@ -111,7 +111,7 @@ def test_python_dash_m_and_help():
 @pytest.mark.parametrize(
     "args, expected",
     [
-        (["validate", SAGAN, "--set", "model.generator.attention.0.kind=sagn"], "model.generator.attention.0.kind: 'sagn' is not one of 'sagan', 'sagan_pooled'"),
+        (["validate", SAGAN, "--set", "model.generator.attention.0.kind=sagn"], f"model.generator.attention.0.kind: 'sagn' is not one of {allowed('attention')}"),
         (["validate", SAGAN, "--set", "loss.kind=foo"], "loss.kind: 'foo' is not one of"),
         (["validate", "missing.yaml"], "missing.yaml: no such file"),
         (["build", SAGAN, "--set", "train.steps"], "expected KEY.PATH=VALUE"),

@@ -1,4 +1,158 @@
-from ganparts.plugins import BUILTIN_PLUGINS, get_plugin_manager
+"""Plugins: built-ins through the hook, entry points, isolation of broken plugins, the autoload switch.
+
+Broken plugins are real distributions made on the fly: a module plus a
+``<name>-<version>.dist-info/`` with METADATA and entry_points.txt, put on ``sys.path``.
+"""
+
+import logging
+import os
+import sys
+import textwrap
+
+import pytest
+
+from ganparts import plugins
+from ganparts.plugins import BUILTIN_PLUGINS, get_plugin_manager, load_plugins
+from ganparts.spec import json_schema
+from ganparts.specfile import load_spec
+from tests.conftest import SPECS, run_cli
+
+SPEC = """
+from typing import Literal
+from pydantic import BaseModel, ConfigDict
+from ganparts.blocks.attention import AttentionSpec
+from ganparts.hookspecs import hookimpl
+from torch import nn
+"""
+
+NOOP = SPEC + """
+@hookimpl
+def ganparts_register(registry):
+    pass
+"""
+
+# Plugin module bodies; each is reported failed with the given reason.
+BROKEN = {
+    "import_error": ("import ganparts_no_such_module", "import failed: ModuleNotFoundError: No module named 'ganparts_no_such_module'"),
+    "hook_raises": (
+        SPEC + """
+class HalfSpec(AttentionSpec):
+    kind: Literal["half"] = "half"
+
+@hookimpl
+def ganparts_register(registry):
+    registry.register("attention", spec=HalfSpec, builder=lambda s, *, channels: nn.Identity())
+    raise RuntimeError("boom after one registration")
+""",
+        "ganparts_register failed: RuntimeError: boom after one registration",
+    ),
+    "clashing_name": (
+        SPEC + """
+class MySagan(AttentionSpec):
+    kind: Literal["sagan"] = "sagan"
+
+@hookimpl
+def ganparts_register(registry):
+    registry.register("attention", spec=MySagan, builder=lambda s, *, channels: nn.Identity())
+""",
+        "An entry is already registered under the name 'sagan' in kind 'attention' (by plugin 'ganparts.blocks.attention'); pass override=True",
+    ),
+    "no_kind_literal": (
+        SPEC + """
+class NoKind(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str = "nokind"
+
+@hookimpl
+def ganparts_register(registry):
+    registry.register("loss", spec=NoKind, builder=lambda s: None)
+""",
+        "NoKind needs a field `kind: Literal['<name>']`",
+    ),
+    "extra_allowed": (
+        SPEC + """
+class Lax(BaseModel):
+    kind: Literal["lax"] = "lax"
+
+@hookimpl
+def ganparts_register(registry):
+    registry.register("loss", spec=Lax, builder=lambda s: None)
+""",
+        "Lax must set model_config = ConfigDict(extra='forbid')",
+    ),
+    "attention_without_resolution": (
+        SPEC + """
+class Nowhere(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["nowhere"] = "nowhere"
+
+@hookimpl
+def ganparts_register(registry):
+    registry.register("attention", spec=Nowhere, builder=lambda s, *, channels: nn.Identity())
+""",
+        "Nowhere lacks resolution, which every attention spec needs; subclass ganparts.blocks.attention.AttentionSpec",
+    ),
+    "no_spec_model": (
+        SPEC + """
+@hookimpl
+def ganparts_register(registry):
+    registry.register("loss", spec=dict, builder=lambda s: None)
+""",
+        "spec must be a pydantic BaseModel subclass",
+    ),
+    "no_json_schema": (
+        SPEC + """
+from typing import Callable
+
+class Opaque(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["opaque"] = "opaque"
+    fn: Callable = print
+
+@hookimpl
+def ganparts_register(registry):
+    registry.register("loss", spec=Opaque, builder=lambda s: None)
+""",
+        "Opaque has no JSON Schema",
+    ),
+    "misspelled_hook": (
+        SPEC + """
+@hookimpl
+def ganparts_regster(registry):
+    pass
+""",
+        "unknown hook 'ganparts_regster'",
+    ),
+    "undecorated_hook": ("def ganparts_register(registry):\n    pass\n", "implements no ganparts hook"),
+}
+
+
+def make_distribution(root, module: str, source: str, *, plugin: str | None = None, version: str = "1.0"):
+    """Write module ``module`` and a dist-info declaring it as ganparts plugin ``plugin`` under ``root``."""
+    distribution = module.replace("_", "-")
+    (root / f"{module}.py").write_text(textwrap.dedent(source))
+    info = root / f"{module}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[ganparts]\n{plugin or module} = {module}\n")
+    return distribution
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    """A directory on ``sys.path`` to install throwaway plugin distributions into."""
+    monkeypatch.delenv(plugins.DISABLE_AUTOLOAD_ENV, raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = set(sys.modules)
+    yield tmp_path
+    for name in set(sys.modules) - before:
+        if name.startswith("gp_"):
+            del sys.modules[name]
+
+
+def report(loaded, name):
+    (found,) = [r for r in loaded.reports if r.name == name]
+    return found
 
 
 def test_builtins_register_through_the_hook(registry):
@@ -9,11 +163,16 @@ def test_builtins_register_through_the_hook(registry):
     assert registry.get("generator", "dcgan").plugin == "ganparts.models.dcgan"
 
 
-def test_builtin_catalogue(registry):
+def test_builtin_catalogue():
+    loaded = load_plugins(autoload=False)
+    assert [r.name for r in loaded.reports] == list(BUILTIN_PLUGINS)
+    assert all(r.builtin and r.status == "loaded" and r.distribution == "ganparts" for r in loaded.reports)
+    registry = loaded.registry
     assert registry.list("attention") == ["sagan", "sagan_pooled"]
     assert registry.list("loss") == ["hinge", "lsgan", "ns", "wgan-gp"]
     assert {"mnist", "mnist-5k", "auto"} <= set(registry.list("dataset"))
     assert registry.list("penalty") == ["gp"]
+    assert report(loaded, "ganparts.losses").blocks == {"loss": ("hinge", "lsgan", "ns", "wgan-gp"), "penalty": ("gp",)}
 
 
 def test_importing_ganparts_registers_nothing():
@@ -23,3 +182,104 @@ def test_importing_ganparts_registers_nothing():
     import ganparts.blocks.attention  # noqa: F401
 
     assert Registry().list("attention") == []
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_a_broken_plugin_is_reported_and_skipped(case, site, caplog):
+    source, reason = BROKEN[case]
+    distribution = make_distribution(site, f"gp_{case}", source, version="2.3")
+    good = make_distribution(site, "gp_good", SPEC + """
+class Fine(AttentionSpec):
+    kind: Literal["fine"] = "fine"
+
+class SaganReplacement(AttentionSpec):
+    kind: Literal["sagan_pooled"] = "sagan_pooled"
+
+@hookimpl
+def ganparts_register(registry):
+    registry.register("attention", spec=Fine, builder=lambda s, *, channels: nn.Identity())
+    registry.register("attention", spec=SaganReplacement, builder=lambda s, *, channels: nn.Identity(), override=True)
+""")
+    with caplog.at_level(logging.WARNING, logger="ganparts"):
+        loaded = load_plugins()
+
+    broken = report(loaded, f"gp_{case}")
+    assert (broken.status, broken.distribution, broken.version) == ("failed", distribution, "2.3")
+    assert reason in broken.reason and broken.blocks == {}
+    warnings = [r.message for r in caplog.records if "gp_" in r.message]
+    assert warnings == [f"plugin gp_{case} ({distribution} 2.3) failed and was skipped: {broken.reason}"]
+    # Nothing of it is kept; built-ins and the other plugin work.
+    registry = loaded.registry
+    assert not [e for e in registry.entries() if e.plugin == f"gp_{case}"] and "half" not in registry.list("attention")
+    assert set(BUILTIN_PLUGINS) <= {e.plugin for e in registry.entries()}
+    assert registry.get("attention", "sagan").plugin == "ganparts.blocks.attention"
+    assert report(loaded, "gp_good").status == "loaded" and report(loaded, "gp_good").distribution == good
+    assert registry.get("attention", "sagan_pooled").plugin == "gp_good"  # asked to override, so allowed
+    spec = load_spec(SPECS / "sagan_mnist.yaml", ["model.generator.attention.0.kind=fine"], registry=registry)
+    assert spec.model.generator.attention[0].kind == "fine"
+    assert "Fine" in json_schema(registry)["$defs"]
+
+
+def test_a_failed_import_keeps_its_traceback_for_the_author(site):
+    make_distribution(site, "gp_syntax", "def broken(:\n")
+    broken = report(load_plugins(), "gp_syntax")
+    assert broken.reason.startswith("import failed: SyntaxError") and "gp_syntax.py" in broken.details
+
+
+def test_two_distributions_cannot_share_a_plugin_name(site):
+    make_distribution(site, "gp_first", NOOP, plugin="same")
+    make_distribution(site, "gp_second", NOOP, plugin="same")
+    reports = [r for r in load_plugins().reports if r.name == "same"]
+    assert [(r.distribution, r.status) for r in reports] == [("gp-first", "loaded"), ("gp-second", "failed")]
+    assert "taken by gp-first" in reports[1].reason
+
+
+@pytest.mark.parametrize("value, enabled", [("1", False), ("true", False), ("0", True), ("", True)])
+def test_autoload_switch(value, enabled, site, monkeypatch):
+    make_distribution(site, "gp_import_error", BROKEN["import_error"][0])
+    monkeypatch.setenv(plugins.DISABLE_AUTOLOAD_ENV, value)
+    loaded = load_plugins()
+    assert loaded.autoload is enabled
+    assert any(r.name == "gp_import_error" for r in loaded.reports) is enabled
+    assert all(r.builtin for r in loaded.reports) is not enabled
+    assert any(r.name == "gp_import_error" for r in load_plugins(autoload=True).reports)
+
+
+def test_reset_reloads_the_process_wide_registry_and_spec_model(site):
+    from ganparts.spec import spec_model
+
+    before = spec_model()
+    make_distribution(site, "gp_late", BROKEN["hook_raises"][0].replace('raise RuntimeError("boom after one registration")', ""))
+    assert "half" not in plugins.default_registry().list("attention")
+    plugins.reset()
+    try:
+        assert "half" in plugins.default_registry().list("attention")
+        assert any(r.name == "gp_late" and r.status == "loaded" for r in plugins.plugin_reports())
+        assert spec_model() is not before
+        load_spec(SPECS / "sagan_mnist.yaml", ["model.generator.attention.0.kind=half"])
+    finally:
+        plugins.reset()
+
+
+def test_cli_lists_plugins_and_survives_broken_ones(site):
+    make_distribution(site, "gp_import_error", BROKEN["import_error"][0], version="0.4")
+    make_distribution(site, "gp_clashing_name", BROKEN["clashing_name"][0])
+    env = {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+
+    listed = run_cli("plugins", env=env)
+    assert listed.returncode == 1  # a health check: some plugin failed
+    lines = listed.stdout.splitlines()
+    row = next(line for line in lines if line.startswith("gp_import_error "))
+    assert row.split()[1:4] == ["gp-import-error", "0.4", "failed"]
+    assert "import failed: ModuleNotFoundError: No module named 'ganparts_no_such_module'" in row
+    assert "already registered under the name 'sagan'" in next(line for line in lines if line.startswith("gp_clashing_name "))
+    assert "attention: sagan, sagan_pooled" in next(line for line in lines if line.startswith("ganparts.blocks.attention "))
+    assert "failed and was skipped" in listed.stderr and "Traceback" not in listed.stderr
+
+    validated = run_cli("validate", SPECS / "sagan_mnist.yaml", env=env)
+    assert validated.returncode == 0, validated.stderr
+    assert validated.stderr.count("failed and was skipped") == 2
+
+    disabled = run_cli("plugins", env=env | {plugins.DISABLE_AUTOLOAD_ENV: "1"})
+    assert disabled.returncode == 0 and "gp_" not in disabled.stdout + disabled.stderr
+    assert f"{plugins.DISABLE_AUTOLOAD_ENV} is set" in disabled.stdout

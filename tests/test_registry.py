@@ -1,4 +1,4 @@
-from typing import Literal
+from typing import Callable, Literal
 
 import pytest
 from pydantic import BaseModel, ConfigDict
@@ -53,6 +53,8 @@ def test_same_name_in_different_kinds_is_fine():
         (type("TwoKinds", (BaseModel,), {"model_config": ConfigDict(extra="forbid"), "__annotations__": {"kind": Literal["a", "b"]}}), "exactly one value"),
         (type("Lax", (BaseModel,), {"__annotations__": {"kind": Literal["lax"]}}), "extra='forbid'"),
         (dict, "BaseModel subclass"),
+        (type("Nowhere", (BaseModel,), {"model_config": ConfigDict(extra="forbid"), "__annotations__": {"kind": Literal["nowhere"]}}), "lacks resolution, which every attention spec needs"),
+        (type("Opaque", (BaseModel,), {"model_config": ConfigDict(extra="forbid"), "__annotations__": {"kind": Literal["o"], "resolution": int, "fn": Callable}}), "has no JSON Schema"),
     ],
 )
 def test_malformed_specs_are_refused(spec, message):
