@@ -19,7 +19,9 @@ def ganparts_register(registry):
 
     :param registry: the :class:`ganparts.registry.Registry` to add entries to, with
         ``registry.register(kind, spec=SpecModel, builder=callable)``. Each spec model
-        is a pydantic model with ``kind: Literal["<name>"]`` and ``extra="forbid"``.
-    :return: nothing. If the hook raises, none of its registrations are kept and the
-        plugin is reported as failed.
+        is a pydantic model with ``kind: Literal["<name>"]`` and ``extra="forbid"``. It
+        already holds the built-ins and the plugins loaded before this one.
+    :return: nothing. If the hook raises (an invalid entry, a name taken without
+        ``override=True``, anything), none of its registrations are kept and the plugin
+        is unregistered and reported as failed; ganparts carries on. See docs/plugins.md.
     """

@@ -18,6 +18,7 @@ import importlib
 import importlib.metadata
 import logging
 import os
+import threading
 import traceback
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Literal
@@ -194,9 +195,17 @@ def load_plugins(*, autoload: bool | None = None) -> Plugins:
     return Plugins(registry, reports, autoload)
 
 
+_default_lock = threading.RLock()  # the app's sessions run in threads: load once, not once each
+
+
 @functools.cache
-def _default() -> Plugins:
+def _load_default() -> Plugins:
     return load_plugins()
+
+
+def _default() -> Plugins:
+    with _default_lock:
+        return _load_default()
 
 
 def default_registry() -> Registry:
@@ -215,7 +224,8 @@ def reset() -> None:
     The next :func:`default_registry` loads plugins again: after installing one, or in
     tests that change ``sys.path`` or ``GANPARTS_DISABLE_PLUGIN_AUTOLOAD``.
     """
-    _default.cache_clear()
+    with _default_lock:
+        _load_default.cache_clear()
 
 
 def _entry_points() -> list[importlib.metadata.EntryPoint]:
@@ -231,9 +241,11 @@ def _version(distribution: str) -> str:
         return "unknown"
 
 
-def _one_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return f"{type(err).__name__}: {text.splitlines()[0]}" if text else type(err).__name__
+def _one_line(err: BaseException, limit: int = 300) -> str:
+    """``Type: message`` on one line, shortened to ``limit`` characters (the traceback keeps it all)."""
+    text = "; ".join(line.strip() for line in str(err).splitlines() if line.strip())
+    text = f"{type(err).__name__}: {text}" if text else type(err).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _failed(report: PluginReport, reason: str, err: BaseException | None = None) -> PluginReport:

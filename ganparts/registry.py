@@ -23,8 +23,12 @@ from ganparts.errors import UserError
 
 KINDS = ("attention", "norm", "loss", "penalty", "generator", "discriminator", "dataset", "feature")
 BUILTIN = "ganparts"
-# Fields the networks read from every spec of a kind, with the base class that provides them.
-REQUIRED_FIELDS = {"attention": (("resolution",), "ganparts.blocks.attention.AttentionSpec")}
+# Fields ganparts reads from every spec of a kind, with the base class that provides them.
+REQUIRED_FIELDS = {
+    "attention": (("resolution",), "ganparts.blocks.attention.AttentionSpec"),
+    "generator": (("spectral_norm", "attention"), "ganparts.models.base.NetworkSpec"),
+    "discriminator": (("spectral_norm", "attention"), "ganparts.models.base.NetworkSpec"),
+}
 
 
 class RegistryError(UserError, ValueError):

@@ -1,10 +1,11 @@
-"""Shared fixtures: tiny specs, the offline dataset, a CLI runner."""
+"""Shared fixtures: tiny specs, the offline dataset, a CLI runner, throwaway plugin distributions."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,18 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> sub
         [sys.executable, "-m", "ganparts", *map(str, args)],
         capture_output=True, text=True, cwd=cwd or ROOT, env={**os.environ, **(env or {})}, timeout=600,
     )
+
+
+def make_distribution(root, module: str, source: str, *, plugin: str | None = None, version: str = "1.0"):
+    """Install a plugin under ``root`` as pip would leave it; returns the distribution's name.
+
+    Writes ``module.py`` and ``<module>-<version>.dist-info/`` (METADATA, entry_points.txt)
+    declaring ``plugin = module`` (default plugin name: the module's) in group ``ganparts``.
+    """
+    distribution = module.replace("_", "-")
+    (root / f"{module}.py").write_text(textwrap.dedent(source))
+    info = root / f"{module}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[ganparts]\n{plugin or module} = {module}\n")
+    return distribution

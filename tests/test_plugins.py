@@ -7,7 +7,6 @@ Broken plugins are real distributions made on the fly: a module plus a
 import logging
 import os
 import sys
-import textwrap
 
 import pytest
 
@@ -15,7 +14,7 @@ from ganparts import plugins
 from ganparts.plugins import BUILTIN_PLUGINS, get_plugin_manager, load_plugins
 from ganparts.spec import json_schema
 from ganparts.specfile import load_spec
-from tests.conftest import SPECS, run_cli
+from tests.conftest import SPECS, make_distribution, run_cli
 
 SPEC = """
 from typing import Literal
@@ -123,19 +122,16 @@ def ganparts_regster(registry):
 """,
         "unknown hook 'ganparts_regster'",
     ),
+    "hook_bad_argument": (
+        SPEC + """
+@hookimpl
+def ganparts_register(registry, device):
+    pass
+""",
+        "Argument(s) {'device'} are declared in the hookimpl but can not be found in the hookspec",
+    ),
     "undecorated_hook": ("def ganparts_register(registry):\n    pass\n", "implements no ganparts hook"),
 }
-
-
-def make_distribution(root, module: str, source: str, *, plugin: str | None = None, version: str = "1.0"):
-    """Write module ``module`` and a dist-info declaring it as ganparts plugin ``plugin`` under ``root``."""
-    distribution = module.replace("_", "-")
-    (root / f"{module}.py").write_text(textwrap.dedent(source))
-    info = root / f"{module}-{version}.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n")
-    (info / "entry_points.txt").write_text(f"[ganparts]\n{plugin or module} = {module}\n")
-    return distribution
 
 
 @pytest.fixture
