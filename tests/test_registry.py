@@ -85,3 +85,11 @@ def test_a_failing_plugin_registers_nothing():
     with reg.plugin("good") as staged:
         staged.register("loss", spec=BarSpec, builder=build_foo)
     assert reg.get("loss", "bar").plugin == "good"
+
+
+def test_network_specs_need_what_ganparts_reads_from_them():
+    bare = type("Bare", (BaseModel,), {"model_config": ConfigDict(extra="forbid"), "__annotations__": {"kind": Literal["bare"]}})
+    for kind in ("generator", "discriminator"):
+        with pytest.raises(RegistryError, match="lacks spectral_norm, attention, which every .* spec needs; subclass ganparts.models.base.NetworkSpec"):
+            Registry().register(kind, spec=bare, builder=build_foo)
+    Registry().register("loss", spec=bare, builder=build_foo)  # other kinds ask nothing more
