@@ -14,6 +14,8 @@ COMMAND_MODULES = (
     "ganparts.commands.train",
     "ganparts.commands.sample",
     "ganparts.commands.plugins",
+    "ganparts.commands.eval",
+    "ganparts.commands.compare",
 )
 
 

@@ -42,6 +42,7 @@ BUILTIN_PLUGINS = (
     "ganparts.losses",
     "ganparts.models.dcgan",
     "ganparts.data",
+    "ganparts.metrics.features",
 )
 
 

@@ -2,6 +2,8 @@
 
     RUN/spec.yaml         the validated spec the run was started (or last resumed) with
     RUN/metrics.jsonl     one JSON object per step: losses, attention gammas, step time
+    RUN/eval.jsonl        metrics (FID, KID, IS, P/R) during training (train.eval_every), with training time
+    RUN/evaluation.json   the latest ``ganparts eval`` report
     RUN/progress.json     step, total, rate, state — rewritten atomically as training goes
     RUN/samples/          sample grids from the EMA generator on fixed noise
     RUN/attention/        attention-map pictures
@@ -25,31 +27,37 @@ class RunDir:
     progress = property(lambda self: self.path / "progress.json")
     samples = property(lambda self: self.path / "samples")
     attention = property(lambda self: self.path / "attention")
+    evaluations = property(lambda self: self.path / "eval.jsonl")
+    evaluation = property(lambda self: self.path / "evaluation.json")
 
     def create(self) -> None:
         for folder in (self.path, self.samples, self.attention):
             folder.mkdir(parents=True, exist_ok=True)
 
     def append_metrics(self, rows: Iterable[dict[str, Any]]) -> None:
-        with open(self.metrics, "a", encoding="utf-8") as f:
-            f.writelines(json.dumps(row) + "\n" for row in rows)
+        _append_jsonl(self.metrics, rows)
 
     def read_metrics(self) -> list[dict[str, Any]]:
         """Every complete row of the metrics log (a torn last line is skipped)."""
-        if not self.metrics.exists():
-            return []
-        rows = []
-        for line in self.metrics.read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-        return rows
+        return _read_jsonl(self.metrics)
 
     def truncate_metrics(self, last_step: int) -> None:
         """Keep only rows up to ``last_step`` — what a resumed run starts from."""
-        kept = [row for row in self.read_metrics() if row.get("step", 0) <= last_step]
-        self._replace(self.metrics, "".join(json.dumps(row) + "\n" for row in kept))
+        self._truncate_jsonl(self.metrics, last_step)
+
+    def append_evaluations(self, rows: Iterable[dict[str, Any]]) -> None:
+        _append_jsonl(self.evaluations, rows)
+
+    def read_evaluations(self) -> list[dict[str, Any]]:
+        """Every complete row of ``eval.jsonl``."""
+        return _read_jsonl(self.evaluations)
+
+    def truncate_evaluations(self, last_step: int) -> None:
+        self._truncate_jsonl(self.evaluations, last_step)
+
+    def _truncate_jsonl(self, path: Path, last_step: int) -> None:
+        kept = [row for row in _read_jsonl(path) if row.get("step", 0) <= last_step]
+        self._replace(path, "".join(json.dumps(row) + "\n" for row in kept))
 
     def write_progress(self, progress: dict[str, Any]) -> None:
         self._replace(self.progress, json.dumps(progress))
@@ -70,3 +78,21 @@ class RunDir:
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
+
+
+def _append_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    with open(path, "a", encoding="utf-8") as f:
+        f.writelines(json.dumps(row) + "\n" for row in rows)
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Every complete row of a JSON-lines log; a torn last line (a crash mid-write) is skipped."""
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows

@@ -51,6 +51,7 @@ class TrainSpec(_Strict):
     log_every: int = Field(10, gt=0, description="flush per-step metrics to disk every N steps")
     keep_checkpoints: int = Field(3, gt=0, description="how many recent checkpoints to keep")
     grid_size: int = Field(64, gt=0, le=1024, description="images in each sample grid (fixed noise)")
+    eval_every: int = Field(0, ge=0, description="FID, KID, IS, precision/recall every N steps into eval.jsonl (0: off)")
 
 
 class Experiment(_Strict):

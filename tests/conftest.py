@@ -43,6 +43,28 @@ def allowed(kind: str) -> str:
     return ", ".join(repr(name) for name in default_registry().list(kind))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def feature_cache(tmp_path_factory):
+    """A fresh feature-network cache for the whole session (subprocesses inherit it): the
+    MNIST feature network is trained at most once per session, never into the user's cache."""
+    path = tmp_path_factory.mktemp("feature-cache")
+    previous = os.environ.get("GANPARTS_FEATURE_CACHE")
+    os.environ["GANPARTS_FEATURE_CACHE"] = str(path)
+    yield path
+    if previous is None:
+        del os.environ["GANPARTS_FEATURE_CACHE"]
+    else:
+        os.environ["GANPARTS_FEATURE_CACHE"] = previous
+
+
+@pytest.fixture(scope="session")
+def mnist_cnn_5k(feature_cache):
+    """The MNIST feature network for mnist-5k (trained on first use, then read from the cache)."""
+    from ganparts.metrics.evaluate import load_extractor
+
+    return load_extractor("mnist-5k")
+
+
 @pytest.fixture(scope="session")
 def registry():
     return default_registry()

@@ -9,13 +9,14 @@ from ganparts import checkpoint as ckpt
 from ganparts.callbacks import ProgressBar, ProgressFile
 from ganparts.cli import add_spec_options
 from ganparts.errors import UserError
+from ganparts.metrics.periodic import PeriodicEval
 from ganparts.rundir import RunDir
 from ganparts.spec import Experiment
 from ganparts.specfile import load_spec, parse_spec_text, spec_to_data, validate_spec
 from ganparts.train import Trainer, resolve_device
 
 # Schedule fields a resumed run may change; everything else must match the checkpoint.
-RESUMABLE_CHANGES = {"steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints"}
+RESUMABLE_CHANGES = {"steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "eval_every"}
 
 
 def add_commands(commands) -> None:
@@ -44,6 +45,8 @@ def train(args) -> int:
 
     device = resolve_device(args.device)
     callbacks = [ProgressFile()] + ([] if args.no_progress else [ProgressBar()])
+    if spec.train.eval_every:
+        callbacks.append(PeriodicEval(every=spec.train.eval_every))
     trainer = Trainer(spec, run_dir=run.path, device=device, callbacks=callbacks)
     if found:
         trainer.restore(found)

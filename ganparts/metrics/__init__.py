@@ -1,0 +1,1 @@
+"""Metrics of generated digits: a trained MNIST feature network, FID, KID, IS, precision/recall."""

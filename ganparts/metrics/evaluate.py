@@ -1,0 +1,165 @@
+"""Generation → features → every metric, with the held-out-vs-train floor beside it.
+
+Images are featurised once (streamed, with a progress bar); FID, KID, IS and
+precision/recall are then computed from the same float64 features.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import torch
+from torch import nn
+
+from ganparts.data import ImageSet, load_images
+from ganparts.metrics.features import FeatureExtractor
+from ganparts.metrics.fid import frechet_distance
+from ganparts.metrics.inception_score import inception_score
+from ganparts.metrics.kid import kernel_distance
+from ganparts.metrics.precision_recall import precision_recall
+
+DEFAULT_FEATURE = "mnist_cnn"
+# name → (label, better): the order of tables and of JSON keys.
+METRICS = {
+    "fid": ("FID", "lower"),
+    "kid_mean": ("KID", "lower"),
+    "kid_std": ("KID std", "lower"),
+    "is_mean": ("IS", "higher"),
+    "is_std": ("IS std", "higher"),
+    "precision": ("precision", "higher"),
+    "recall": ("recall", "higher"),
+}
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """Features (N, d) and classifier logits (N, classes) of one set of images, float64 on the CPU."""
+
+    features: torch.Tensor
+    logits: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.features.shape[0]
+
+
+@dataclass(frozen=True)
+class RealReference:
+    """A data source's real digits in feature space: the training split (what generated images
+    are compared with) and the held-out split, as seen by ``extractor``."""
+
+    source: str
+    extractor: FeatureExtractor
+    train: FeatureSet
+    held_out: FeatureSet
+
+    @functools.cached_property
+    def floor(self) -> dict[str, float]:
+        """Metrics of held-out vs training digits: what a generator as good as the data reaches."""
+        return compare_features(self.train, self.held_out)
+
+
+@torch.no_grad()
+def featurise(extractor: FeatureExtractor, batches: Iterable[torch.Tensor], *, total: int, desc: str, progress: bool = True) -> FeatureSet:
+    """Run ``extractor`` over image batches (in [-1, 1]) and collect float64 features and logits."""
+    from tqdm.auto import tqdm
+
+    features, logits = [], []
+    with tqdm(total=total, desc=desc, unit="img", disable=not progress, leave=False, dynamic_ncols=True) as bar:
+        for images in batches:
+            f, y = extractor.features_and_logits(images)
+            features.append(f.double().cpu())
+            logits.append(y.double().cpu())
+            bar.update(images.shape[0])
+    return FeatureSet(torch.cat(features), torch.cat(logits))
+
+
+def featurise_images(extractor: FeatureExtractor, data: ImageSet, *, batch_size: int = 1000, progress: bool = True, desc: str = "real") -> FeatureSet:
+    device = next(extractor.parameters()).device
+    batches = (data.to_float(device)[0][i : i + batch_size] for i in range(0, len(data), batch_size))
+    return featurise(extractor, batches, total=len(data), desc=f"featurising {desc}", progress=progress)
+
+
+def featurise_generator(
+    generator: nn.Module, extractor: FeatureExtractor, n: int, *, seed: int = 0, batch_size: int = 500, progress: bool = True
+) -> FeatureSet:
+    """Features of ``n`` images from ``generator``, on the same noise as ``ganparts sample --seed``."""
+    device = next(extractor.parameters()).device
+    z = torch.randn(n, generator.z_dim, generator=torch.Generator().manual_seed(seed))
+    batches = (generator(chunk.to(device)) for chunk in z.split(batch_size))
+    return featurise(extractor, batches, total=n, desc="generating + featurising", progress=progress)
+
+
+def compare_features(real: FeatureSet, fake: FeatureSet, *, seed: int = 0) -> dict[str, float]:
+    """Every metric of ``fake`` against ``real`` (IS is of ``fake`` alone), keyed as :data:`METRICS`."""
+    kid_mean, kid_std = kernel_distance(real.features, fake.features, seed=seed)
+    is_mean, is_std = inception_score(fake.logits, seed=seed)
+    precision, recall = precision_recall(real.features, fake.features, seed=seed)
+    return {
+        "fid": frechet_distance(real.features, fake.features),
+        "kid_mean": kid_mean, "kid_std": kid_std,
+        "is_mean": is_mean, "is_std": is_std,
+        "precision": precision, "recall": recall,
+    }
+
+
+def real_reference(
+    extractor: FeatureExtractor, source: str, *, root: str | Path | None = None, download: bool = True, registry=None, progress: bool = True
+) -> RealReference:
+    """Features of ``source``'s train and test splits (the held-out floor is computed when first read)."""
+    train = load_images(source, split="train", root=root, download=download, registry=registry)
+    test = load_images(source, split="test", root=root, download=download, registry=registry)
+    train_features = featurise_images(extractor, train, progress=progress, desc="training split")
+    held_out = featurise_images(extractor, test, progress=progress, desc="held-out split")
+    return RealReference(train.source, extractor, train_features, held_out)
+
+
+def load_extractor(source: str, *, kind: str = DEFAULT_FEATURE, root=None, download: bool = True, device="cpu", registry=None) -> FeatureExtractor:
+    """The registered feature extractor ``kind`` for data ``source``, in eval mode on ``device``."""
+    from ganparts.plugins import default_registry
+
+    registry = registry or default_registry()
+    extractor = registry.create("feature", {"kind": kind}, source=source, root=root, download=download, device=device)
+    return extractor.eval().requires_grad_(False)
+
+
+def evaluate_generator(generator: nn.Module, reference: RealReference, *, n: int = 5000, seed: int = 0, progress: bool = True) -> dict[str, float]:
+    """Every metric of ``n`` generated images against the reference's training split."""
+    fake = featurise_generator(generator, reference.extractor, n, seed=seed, progress=progress)
+    return compare_features(reference.train, fake, seed=seed)
+
+
+def evaluate_run(
+    path: str | Path, *, n: int = 5000, seed: int = 0, feature: str = DEFAULT_FEATURE, device: torch.device | str = "cpu",
+    progress: bool = True, registry=None,
+) -> dict:
+    """Evaluate the EMA generator of a run's newest checkpoint (or of a checkpoint directory).
+
+    Returns a JSON-able report: the metrics of ``n`` generated images against the training
+    split (``generated``) and of the held-out split against it (``held_out_floor``).
+    """
+    import json
+
+    from ganparts import checkpoint as ckpt
+    from ganparts.inference import load_trained
+
+    gan = load_trained(path, device=device, registry=registry)
+    state = json.loads((gan.checkpoint / ckpt.STATE).read_text(encoding="utf-8"))
+    source = state.get("data_source", gan.spec.data.source)
+    data = gan.spec.data
+    extractor = load_extractor(source, kind=feature, root=data.root, download=data.download, device=device, registry=registry)
+    reference = real_reference(extractor, source, root=data.root, download=data.download, registry=registry, progress=progress)
+    return {
+        "run": str(path),
+        "checkpoint": str(gan.checkpoint),
+        "step": gan.step,
+        "spec_name": gan.spec.name,
+        "data_source": reference.source,
+        "feature": feature,
+        "seed": seed,
+        "generated": {"n": n} | evaluate_generator(gan.generator, reference, n=n, seed=seed, progress=progress),
+        "held_out_floor": {"n": len(reference.held_out)} | reference.floor,
+        "reference": {"split": "train", "n": len(reference.train)},
+    }
