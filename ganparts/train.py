@@ -10,9 +10,11 @@ from typing import Any, Sequence
 import torch
 
 from ganparts import checkpoint as ckpt
+from ganparts import distributed
 from ganparts.blocks.attention import attention_blocks
 from ganparts.callbacks import Callback
 from ganparts.data import ImageSet, load_images
+from ganparts.distributed import SINGLE, Ranks
 from ganparts.ema import EMA
 from ganparts.models import build_discriminator, build_generator
 from ganparts.plugins import default_registry
@@ -40,6 +42,7 @@ class Trainer:
         data: training images; loaded from ``spec.data`` when omitted.
         callbacks: objects with ``on_train_start/on_log/on_train_end`` (see ganparts.callbacks).
         registry: block registry; the process-wide one by default.
+        ranks: this process's place under torchrun (see ganparts.distributed); one process by default.
     """
 
     def __init__(
@@ -51,8 +54,11 @@ class Trainer:
         data: ImageSet | None = None,
         callbacks: Sequence[Callback] = (),
         registry: Registry | None = None,
+        ranks: Ranks = SINGLE,
     ) -> None:
         self.spec = spec
+        self.ranks = ranks
+        self.batch_size = distributed.local_batch_size(spec.data.batch_size, ranks)
         self.device = torch.device(device)
         self.registry = registry or default_registry()
         self.run = RunDir(run_dir) if run_dir is not None else None
@@ -79,6 +85,13 @@ class Trainer:
         data = data or load_images(spec.data.source, root=spec.data.root, download=spec.data.download, registry=self.registry)
         self.data_source = data.source
         self.images, self.labels = data.to_float(self.device)
+        if ranks.enabled:  # each rank its own shard, and its own noise and batches
+            self.images, self.labels = self.images[ranks.rank :: ranks.world_size], self.labels[ranks.rank :: ranks.world_size]
+            torch.manual_seed(distributed.rank_seed(spec.seed, ranks))
+        # The networks as trained: under DDP these average gradients over ranks. Calls that need no
+        # gradient averaging (G under no_grad, D with frozen weights) use the plain modules.
+        self.ddp_generator = distributed.data_parallel(self.generator, ranks, self.device)
+        self.ddp_discriminator = distributed.data_parallel(self.discriminator, ranks, self.device)
         self.step = 0
         self._pending: list[tuple[int, dict[str, torch.Tensor], float]] = []
 
@@ -86,7 +99,7 @@ class Trainer:
 
     def sample_real(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``d_steps`` batches of real images and labels, drawn with replacement, in one tensor."""
-        n = self.spec.data.batch_size * self.spec.optim.d_steps
+        n = self.batch_size * self.spec.optim.d_steps
         index = torch.randint(self.images.shape[0], (n,), device=self.device)
         return self.images[index], self.labels[index]
 
@@ -103,7 +116,7 @@ class Trainer:
         for chunk in real.chunk(self.spec.optim.d_steps):
             with torch.no_grad():
                 fake = G(self.noise(chunk.shape[0]))
-            real_logits, fake_logits = D(chunk), D(fake)
+            real_logits, fake_logits = self.ddp_discriminator(chunk), self.ddp_discriminator(fake)
             d_loss = loss.d_loss(real_logits, fake_logits)
             for penalty in self.penalties:
                 d_loss = d_loss + penalty(discriminator=D, real=chunk, fake=fake)
@@ -112,7 +125,7 @@ class Trainer:
             self.opt_d.step()
 
         D.requires_grad_(False)  # the G step needs gradients through D, not for D's weights
-        fake_logits = D(G(self.noise(chunk.shape[0])))
+        fake_logits = D(self.ddp_generator(self.noise(chunk.shape[0])))
         g_loss = loss.g_loss(fake_logits, D(chunk) if loss.g_needs_real_logits else None)
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
@@ -130,13 +143,13 @@ class Trainer:
     def fit(self) -> None:
         """Train until ``spec.train.steps``, writing logs, samples and checkpoints on schedule."""
         train = self.spec.train
-        if self.run:
+        if self.run and self.ranks.is_main:
             self.run.create()
             dump_spec(self.spec, self.run.spec)
         for cb in self.callbacks:
             cb.on_train_start(self)
         last_time = time.perf_counter()
-        while self.step < train.steps and not self.stop_requested:
+        while self.step < train.steps and not self._stop_agreed():
             logs = self.train_step(*self.sample_real()) | self.gammas()
             self.step += 1
             now = time.perf_counter()
@@ -145,12 +158,11 @@ class Trainer:
             done = self.step == train.steps
             if self.step % train.log_every == 0 or done:
                 self.flush_logs()
-            if self.run and (done or _due(self.step, train.sample_every)):
+            if self.run and self.ranks.is_main and (done or _due(self.step, train.sample_every)):
                 self.write_samples()
             if self.run and (done or _due(self.step, train.checkpoint_every)):
                 self.save()
-        if self.stop_requested and self.run:
-            self.flush_logs()
+        if self.step < train.steps and self.run:  # stopped early on request
             self.save()
         for cb in self.callbacks:
             cb.on_train_end(self)
@@ -159,6 +171,16 @@ class Trainer:
         """Stop after the current step (a checkpoint is written); safe from a signal handler."""
         self.stop_requested = True
 
+    def _stop_agreed(self) -> bool:
+        """Whether to stop now. Under DDP every rank must stop after the same step, so the ranks
+        agree in one collective at each log flush, and a request waits for the next one."""
+        if not self.ranks.enabled:
+            return self.stop_requested
+        if self.step % self.spec.train.log_every:
+            return False
+        self.stop_requested = distributed.any_rank(self.stop_requested, self.ranks, self.device)
+        return self.stop_requested
+
     def flush_logs(self) -> list[dict[str, Any]]:
         """Turn pending per-step tensors into rows with one host sync, append them to the log."""
         if not self._pending:
@@ -166,9 +188,10 @@ class Trainer:
         steps, logs, times = zip(*self._pending)
         self._pending.clear()
         keys = list(logs[0])
-        values = torch.stack([torch.stack([row[k].float() for k in keys]) for row in logs]).cpu().tolist()
+        values = torch.stack([torch.stack([row[k].float() for k in keys]) for row in logs])
+        values = distributed.mean_over_ranks(values, self.ranks).cpu().tolist()
         rows = [{"step": step, **dict(zip(keys, vals)), "step_time": seconds} for step, vals, seconds in zip(steps, values, times)]
-        if self.run:
+        if self.run and self.ranks.is_main:
             self.run.append_metrics(rows)
         for cb in self.callbacks:
             cb.on_log(self, rows)
@@ -202,17 +225,46 @@ class Trainer:
                 tensors.update({f"{prefix}.{index}.{k}": v for k, v in moments.items()})
         return tensors
 
-    def save(self) -> Path:
+    def weights(self) -> list[torch.Tensor]:
+        """Every trained parameter: generator, discriminator, EMA generator (in that order)."""
+        return [p for m in (self.generator, self.discriminator, self.ema.shadow) for p in m.parameters()]
+
+    def save(self) -> Path | None:
+        """Write a checkpoint (on rank 0; under DDP every rank must call this). Returns its path on rank 0."""
         self.flush_logs()
+        tensors = self.state_tensors()
         state = {
             "data_source": self.data_source,
             "torch_version": torch.__version__,
+            "world_size": self.ranks.world_size,
             "optim_g": {"param_groups": self.opt_g.state_dict()["param_groups"]},
             "optim_d": {"param_groups": self.opt_d.state_dict()["param_groups"]},
         }
-        path = ckpt.save_checkpoint(self.run.path, self.step, self.state_tensors(), state, dump_spec(self.spec))
+        if self.ranks.enabled:
+            tensors |= self._rank_rng_states()
+            state["rank_fingerprints"] = self._rank_fingerprints()
+        if not self.ranks.is_main:
+            return None
+        path = ckpt.save_checkpoint(self.run.path, self.step, tensors, state, dump_spec(self.spec))
         ckpt.prune_checkpoints(self.run.path, self.spec.train.keep_checkpoints)
         return path
+
+    def _rank_rng_states(self) -> dict[str, torch.Tensor]:
+        """Every rank's RNG states, so that a resume on as many ranks continues each stream exactly."""
+        local = {k: v for k, v in self.state_tensors().items() if k.startswith("rng.")}
+        return {
+            f"{key}.rank{rank}": state
+            for key, value in local.items()
+            for rank, state in enumerate(distributed.gather_bytes(value.to(self.device), self.ranks))
+        }
+
+    def _rank_fingerprints(self) -> list[str]:
+        """Every rank's :func:`~ganparts.distributed.fingerprint` of its weights; raises if they differ."""
+        digest = torch.frombuffer(bytearray.fromhex(distributed.fingerprint(self.weights())), dtype=torch.uint8)
+        prints = [bytes(p.tolist()).hex() for p in distributed.gather_bytes(digest.to(self.device), self.ranks)]
+        if len(set(prints)) > 1:
+            raise RuntimeError(f"step {self.step}: the ranks hold different weights ({prints}); data-parallel training is out of sync")
+        return prints
 
     def restore(self, checkpoint: ckpt.Checkpoint) -> None:
         """Continue exactly where ``checkpoint`` left off (weights, optimisers, RNG, step)."""
@@ -224,12 +276,22 @@ class Trainer:
         except (RuntimeError, KeyError, ValueError) as err:
             raise ckpt.CheckpointError(f"{checkpoint.path}: does not match this spec's networks ({_first_line(err)})") from None
         self.fixed_noise = checkpoint.tensors["fixed_noise"].to(self.device)
-        torch.set_rng_state(checkpoint.tensors["rng.cpu"].cpu())
-        if self.device.type == "cuda" and "rng.cuda" in checkpoint.tensors:
-            torch.cuda.set_rng_state(checkpoint.tensors["rng.cuda"].cpu(), self.device)
+        self._restore_rng(checkpoint)
         self.step = checkpoint.step
-        if self.run:
+        if self.run and self.ranks.is_main:
             self.run.truncate_metrics(self.step)
+
+    def _restore_rng(self, checkpoint: ckpt.Checkpoint) -> None:
+        saved_world_size = checkpoint.state.get("world_size", 1)
+        if saved_world_size != self.ranks.world_size:  # no stream to continue: derive new ones
+            if self.ranks.is_main:
+                log.info("checkpoint from %d rank(s), resuming on %d: noise and batches are reseeded", saved_world_size, self.ranks.world_size)
+            torch.manual_seed(distributed.rank_seed(self.spec.seed, self.ranks, resumed_at=checkpoint.step))
+            return
+        suffix = f".rank{self.ranks.rank}" if self.ranks.enabled else ""
+        torch.set_rng_state(checkpoint.tensors["rng.cpu" + suffix].cpu())
+        if self.device.type == "cuda" and "rng.cuda" + suffix in checkpoint.tensors:
+            torch.cuda.set_rng_state(checkpoint.tensors["rng.cuda" + suffix].cpu(), self.device)
 
 
 def _optimizer_state(checkpoint: ckpt.Checkpoint, prefix: str) -> dict[str, Any]:

@@ -6,8 +6,10 @@ import signal
 from pathlib import Path
 
 from ganparts import checkpoint as ckpt
+from ganparts import distributed
 from ganparts.callbacks import ProgressBar, ProgressFile
 from ganparts.cli import add_spec_options
+from ganparts.data import load_images
 from ganparts.errors import UserError
 from ganparts.metrics.periodic import PeriodicEval
 from ganparts.rundir import RunDir
@@ -20,7 +22,10 @@ RESUMABLE_CHANGES = {"steps", "sample_every", "checkpoint_every", "log_every", "
 
 
 def add_commands(commands) -> None:
-    p = commands.add_parser("train", help="train a spec; --resume continues the run in --out")
+    p = commands.add_parser(
+        "train", help="train a spec; --resume continues the run in --out",
+        description="Train a spec. Under torchrun (torchrun --nproc_per_node=N -m ganparts train …) it trains data-parallel on N processes.",
+    )
     p.add_argument("spec", nargs="?", help="spec file (optional with --resume: the run's own spec.yaml)")
     p.add_argument("--out", required=True, type=Path, help="run directory (created)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out (a fresh --out just starts)")
@@ -31,6 +36,17 @@ def add_commands(commands) -> None:
 
 
 def train(args) -> int:
+    ranks, device = distributed.setup(resolve_device(args.device))
+    finished = False
+    try:
+        status = _train(args, ranks, device)
+        finished = True
+        return status
+    finally:
+        distributed.teardown(finished=finished)
+
+
+def _train(args, ranks: distributed.Ranks, device) -> int:
     run = RunDir(args.out)
     found = ckpt.latest_checkpoint(run.path) if run.path.is_dir() else None
     if found and not args.resume:
@@ -43,16 +59,21 @@ def train(args) -> int:
     if found:
         _check_same_experiment(spec, validate_spec(parse_spec_text(found.spec_text, where=str(found.path / ckpt.SPEC))))
 
-    device = resolve_device(args.device)
-    callbacks = [ProgressFile()] + ([] if args.no_progress else [ProgressBar()])
-    if spec.train.eval_every:
-        callbacks.append(PeriodicEval(every=spec.train.eval_every))
-    trainer = Trainer(spec, run_dir=run.path, device=device, callbacks=callbacks)
+    callbacks = []
+    if ranks.is_main:
+        callbacks = [ProgressFile()] + ([] if args.no_progress else [ProgressBar()])
+        if spec.train.eval_every:
+            callbacks.append(PeriodicEval(every=spec.train.eval_every))
+    data = distributed.main_first(lambda: load_images(spec.data.source, root=spec.data.root, download=spec.data.download), ranks)
+    trainer = Trainer(spec, run_dir=run.path, device=device, callbacks=callbacks, data=data, ranks=ranks)
     if found:
         trainer.restore(found)
-        print(f"ganparts: resuming {run.path} from step {found.step} of {spec.train.steps}")
+        if ranks.is_main:
+            print(f"ganparts: resuming {run.path} from step {found.step} of {spec.train.steps}")
     _stop_gracefully_on_signals(trainer)
     trainer.fit()
+    if not ranks.is_main:
+        return 0
     if trainer.stop_requested:
         print(f"ganparts: stopped at step {trainer.step}; checkpoint saved. Continue with: ganparts train --out {run.path} --resume")
     else:
