@@ -3,11 +3,19 @@
 A checkpoint is a directory ``checkpoints/step_00000500/`` holding ``tensors.safetensors``,
 ``state.json`` and ``spec.yaml``. It is written under a hidden temporary name, every file
 and the directory are fsynced, and only then renamed into place — so a directory named
-``step_*`` is always complete. Nothing here unpickles: loading a checkpoint cannot run code.
+``step_*`` is always complete. ``state.json`` records the SHA-256 of the other two files,
+so a checkpoint damaged after writing is refused rather than loaded. Nothing here
+unpickles: loading a checkpoint cannot run code.
+
+A process killed at any moment leaves at worst hidden ``.tmp-*`` (a write in progress),
+``.del-*`` (a deletion in progress) or ``.old-*`` (a step being re-saved) directories;
+readers ignore the first two, fall back on the third, and the next writer clears them.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
 import shutil
@@ -24,10 +32,15 @@ from ganparts.errors import UserError
 FORMAT_VERSION = 1
 TENSORS, STATE, SPEC = "tensors.safetensors", "state.json", "spec.yaml"
 PREFIX = "step_"
+HASH_CHUNK = 1 << 20
 
 
 class CheckpointError(UserError):
     """A checkpoint that is missing, incomplete, corrupt or from an incompatible version."""
+
+
+class CheckpointWriteError(CheckpointError):
+    """Writing a checkpoint failed (disk full, read-only, …); nothing partial was left behind."""
 
 
 @dataclass
@@ -49,20 +62,30 @@ def checkpoint_dir(run_dir: Path) -> Path:
 
 
 def save_checkpoint(run_dir: Path, step: int, tensors: dict[str, torch.Tensor], state: dict[str, Any], spec_text: str) -> Path:
-    """Write checkpoint ``step`` atomically and return its directory."""
+    """Write checkpoint ``step`` atomically and return its directory.
+
+    Raises :class:`CheckpointWriteError` when the file system refuses (disk full, …),
+    after removing the partial write: the checkpoints already there stay as they were.
+    """
     parent = checkpoint_dir(run_dir)
-    parent.mkdir(parents=True, exist_ok=True)
     final = parent / f"{PREFIX}{step:08d}"
     tmp = parent / f".tmp-{final.name}-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-    save_file(tensors, str(tmp / TENSORS), metadata={"format_version": str(FORMAT_VERSION)})
-    _write_text(tmp / STATE, json.dumps({"format_version": FORMAT_VERSION, "step": step, **state}, indent=1))
-    _write_text(tmp / SPEC, spec_text)
-    _fsync_path(tmp / TENSORS)  # safetensors does not fsync on its own
-    _fsync_path(tmp)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+        tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+        save_file(tensors, str(tmp / TENSORS), metadata={"format_version": str(FORMAT_VERSION)})
+        _write_text(tmp / SPEC, spec_text)
+        digests = {TENSORS: _sha256(tmp / TENSORS, fsync=True), SPEC: _sha256(tmp / SPEC)}  # safetensors does not fsync
+        _write_text(tmp / STATE, json.dumps({"format_version": FORMAT_VERSION, "step": step, "sha256": digests, **state}, indent=1))
+        _fsync_path(tmp)
+    except BaseException as err:  # a second Ctrl-C lands here too: never leave half a checkpoint
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(err, OSError):
+            raise _write_error(run_dir, step, err) from None
+        raise
     if final.exists():  # re-saving a step (after resume): move the old one aside, then drop it
         old = parent / f".old-{final.name}-{os.getpid()}"
         final.rename(old)
@@ -74,22 +97,66 @@ def save_checkpoint(run_dir: Path, step: int, tensors: dict[str, torch.Tensor], 
     return final
 
 
+def _write_error(run_dir: Path, step: int, err: OSError) -> CheckpointWriteError:
+    reason = err.strerror or str(err)
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        reason += " (the disk is full)"
+    found = list_checkpoints(run_dir)
+    kept = f"the last complete checkpoint is {found[-1]}" if found else "no checkpoint was written yet"
+    return CheckpointWriteError(f"could not write the checkpoint of step {step} in {checkpoint_dir(run_dir)}: {reason};\n{kept}")
+
+
 def list_checkpoints(run_dir: Path) -> list[Path]:
-    """Complete checkpoint directories of a run, oldest first."""
+    """Complete checkpoint directories of a run, oldest first.
+
+    A step whose re-save was cut off between its two renames exists only as ``.old-step_*``;
+    that directory is complete, so it stands in for the step.
+    """
     parent = checkpoint_dir(run_dir)
     if not parent.is_dir():
         return []
-    found = [p for p in parent.iterdir() if p.is_dir() and p.name.startswith(PREFIX) and p.name[len(PREFIX):].isdigit()]
-    return sorted(found, key=lambda p: int(p.name[len(PREFIX):]))
+    found = {step: p for p in parent.iterdir() if (step := _step_of(p.name)) is not None and p.is_dir()}
+    for old in parent.glob(f".old-{PREFIX}*"):
+        step = _step_of_old(old.name)
+        if step is not None and step not in found and old.is_dir():
+            found[step] = old
+    return [found[step] for step in sorted(found)]
+
+
+def _step_of(name: str) -> int | None:
+    """``step_00000500`` → 500; None for any other name."""
+    digits = name[len(PREFIX):]
+    return int(digits) if name.startswith(PREFIX) and digits.isdigit() else None
+
+
+def _step_of_old(name: str) -> int | None:
+    """``.old-step_00000500-PID`` (a step set aside while it is re-saved) → 500."""
+    return _step_of(name.removeprefix(".old-").rsplit("-", 1)[0]) if name.startswith(".old-") else None
 
 
 def prune_checkpoints(run_dir: Path, keep: int) -> None:
-    """Delete all but the ``keep`` newest checkpoints, and leftovers of interrupted writes."""
-    for stale in checkpoint_dir(run_dir).glob(".tmp-*"):
+    """Delete all but the ``keep`` newest checkpoints, and leftovers of interrupted writes.
+
+    A checkpoint is renamed to a hidden ``.del-*`` name before it is deleted, so a process
+    killed mid-deletion never leaves a half-deleted ``step_*`` directory behind.
+    """
+    parent = checkpoint_dir(run_dir)
+    for old in parent.glob(f".old-{PREFIX}*"):  # a re-save cut off between renames: restore or drop it
+        step = _step_of_old(old.name)
+        if step is None:
+            continue
+        final = parent / f"{PREFIX}{step:08d}"
+        if final.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.rename(final)
+    for stale in [*parent.glob(".tmp-*"), *parent.glob(".del-*")]:
         if not stale.name.endswith(f"-{os.getpid()}"):
             shutil.rmtree(stale, ignore_errors=True)
     for old in list_checkpoints(run_dir)[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+        doomed = parent / f".del-{old.name}-{os.getpid()}"
+        old.rename(doomed)
+        shutil.rmtree(doomed, ignore_errors=True)
 
 
 def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> Checkpoint:
@@ -100,8 +167,8 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> Checkpoin
             raise CheckpointError(f"{path}: incomplete checkpoint, {name} is missing")
     try:
         state = json.loads((path / STATE).read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{path / STATE}: corrupt ({err})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise CheckpointError(f"{path / STATE}: corrupt ({_first_line(err)})") from None
     version = state.get("format_version") if isinstance(state, dict) else None
     if not isinstance(version, int) or not isinstance(state.get("step"), int):
         raise CheckpointError(f"{path / STATE}: not a ganparts checkpoint state (no format_version/step)")
@@ -109,11 +176,31 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> Checkpoin
         raise CheckpointError(
             f"{path}: checkpoint format {version} is newer than this ganparts understands ({FORMAT_VERSION}); upgrade ganparts"
         )
+    named = _step_of_old(path.name) if path.name.startswith(".old-") else _step_of(path.name)
+    if named is not None and named != state["step"]:
+        raise CheckpointError(f"{path}: the directory is named for step {named} but its state.json says step {state['step']}")
+    _verify_digests(path, state.get("sha256"))
     try:
         tensors = load_file(str(path / TENSORS), device=str(device))
     except (SafetensorError, OSError, ValueError) as err:
-        raise CheckpointError(f"{path / TENSORS}: corrupt or truncated ({err})") from None
-    return Checkpoint(path, state["step"], tensors, state, (path / SPEC).read_text(encoding="utf-8"))
+        raise CheckpointError(f"{path / TENSORS}: corrupt or truncated ({_first_line(err)})") from None
+    try:
+        spec_text = (path / SPEC).read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise CheckpointError(f"{path / SPEC}: corrupt (not UTF-8 text at byte {err.start})") from None
+    return Checkpoint(path, state["step"], tensors, state, spec_text)
+
+
+def _verify_digests(path: Path, digests: Any) -> None:
+    """Compare the files with the SHA-256 digests saved with them (checkpoints from before digests have none)."""
+    if digests is None:
+        return
+    if not isinstance(digests, dict):
+        raise CheckpointError(f"{path / STATE}: corrupt (sha256 is not a mapping of file names to digests)")
+    for name in (TENSORS, SPEC):
+        expected = digests.get(name)
+        if expected is not None and _sha256(path / name) != expected:
+            raise CheckpointError(f"{path / name}: corrupt or truncated (its content does not match the SHA-256 recorded when it was written)")
 
 
 def latest_checkpoint(run_dir: Path, device: torch.device | str = "cpu") -> Checkpoint | None:
@@ -127,6 +214,20 @@ def _write_text(path: Path, text: str) -> None:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
+
+
+def _sha256(path: Path, *, fsync: bool = False) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(HASH_CHUNK):
+            digest.update(chunk)
+        if fsync:
+            os.fsync(f.fileno())
+    return digest.hexdigest()
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def _fsync_path(path: Path) -> None:

@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         for line in str(err).splitlines() or [type(err).__name__]:
             print(f"ganparts: error: {line}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # a second Ctrl-C while training, or one anywhere else
+        print("ganparts: interrupted", file=sys.stderr)
+        return 130
 
 
 def add_spec_options(parser: argparse.ArgumentParser) -> None:

@@ -52,6 +52,7 @@ class TrainSpec(_Strict):
     keep_checkpoints: int = Field(3, gt=0, description="how many recent checkpoints to keep")
     grid_size: int = Field(64, gt=0, le=1024, description="images in each sample grid (fixed noise)")
     eval_every: int = Field(0, ge=0, description="FID, KID, IS, precision/recall every N steps into eval.jsonl (0: off)")
+    on_nonfinite: Literal["stop", "skip"] = Field("stop", description="a NaN/Inf loss or weight stops the run (stop) or its update is skipped (skip)")
 
 
 class Experiment(_Strict):

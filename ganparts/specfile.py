@@ -6,7 +6,10 @@ known, the allowed values — what the CLI prints before exiting with status 2.
 
 from __future__ import annotations
 
+import copy
 import json
+import math
+import os
 import typing
 from pathlib import Path
 from typing import Any, Iterable
@@ -16,9 +19,13 @@ from pydantic import BaseModel, ValidationError
 
 from ganparts.errors import UserError
 from ganparts.registry import Registry
+from ganparts.safeyaml import safe_load_yaml
 from ganparts.spec import Experiment, spec_model
+from ganparts.spec_checks import check_experiment
 
 MAX_SPEC_BYTES = 1 << 20  # a spec is a few hundred bytes; anything past 1 MiB is a mistake
+MAX_PROBLEMS = 12  # past this many, the rest of a report is noise: show the first ones and a count
+MAX_SHOWN_CHARS = 60  # a bad value or key is quoted up to this length
 
 
 class SpecError(UserError, ValueError):
@@ -51,7 +58,9 @@ def parse_spec_text(text: str, *, where: str = "spec", json_only: bool = False) 
     if not text.strip():
         raise SpecError([("", f"{where}: empty; a spec needs at least a `model` section")])
     try:
-        data = json.loads(text) if json_only else yaml.safe_load(text)
+        data = json.loads(text) if json_only else safe_load_yaml(text)
+    except RecursionError:
+        raise SpecError([("", f"{where}: nested too deeply to be a spec")]) from None
     except json.JSONDecodeError as err:
         raise SpecError([("", f"{where}: invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}")]) from None
     except yaml.YAMLError as err:
@@ -66,14 +75,14 @@ def parse_spec_text(text: str, *, where: str = "spec", json_only: bool = False) 
 
 def apply_overrides(data: dict[str, Any], assignments: Iterable[str]) -> dict[str, Any]:
     """Apply ``a.b.c=value`` assignments (values parsed as YAML) to a copy of ``data``."""
-    data = json.loads(json.dumps(data))  # deep copy of plain data
+    data = copy.deepcopy(data)
     for assignment in assignments:
         path, sep, raw = assignment.partition("=")
         if not sep or not path.strip():
             raise SpecError([("", f"--set {assignment!r}: expected KEY.PATH=VALUE, e.g. train.steps=200")])
         try:
-            value = yaml.safe_load(raw)
-        except yaml.YAMLError as err:
+            value = safe_load_yaml(raw)
+        except (yaml.YAMLError, RecursionError) as err:
             raise SpecError([(path, f"--set value {raw!r} is not valid YAML ({getattr(err, 'problem', err)})")]) from None
         keys = path.strip().split(".")
         node: Any = data
@@ -95,12 +104,49 @@ def apply_overrides(data: dict[str, Any], assignments: Iterable[str]) -> dict[st
 
 
 def validate_spec(data: dict[str, Any], registry: Registry | None = None) -> Experiment:
-    """Validate plain data against the registry's spec model, raising :class:`SpecError`."""
+    """Validate plain data against the registry's spec model, raising :class:`SpecError`.
+
+    Beyond the fields' own types: every number must be finite, and the checks across
+    fields in :mod:`ganparts.spec_checks` must hold.
+    """
     model = spec_model(registry)
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        raise SpecError([describe_error(e, data, model) for e in err.errors()]) from None
+    problems = _non_finite_numbers(data)
+    if not problems:
+        try:
+            spec = model.model_validate(data)
+        except ValidationError as err:
+            problems = [describe_error(e, data, model) for e in err.errors()]
+        except RecursionError:
+            problems = [("", "nested too deeply to be a spec")]
+        else:
+            problems = check_experiment(spec)
+    if problems:
+        raise SpecError(_at_most(problems, MAX_PROBLEMS))
+    return spec
+
+
+def _non_finite_numbers(data: Any) -> list[tuple[str, str]]:
+    """``.nan`` and ``.inf`` pass ``gt=0``-style bounds, but no spec field means them."""
+    problems, stack = [], [("", data)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            problems.append((path, f"{node} is not a finite number"))
+        elif isinstance(node, dict):
+            stack.extend((_join(path, _short(str(k))), v) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((_join(path, str(i)), v) for i, v in enumerate(node))
+    return sorted(problems)
+
+
+def _at_most(problems: list[tuple[str, str]], limit: int) -> list[tuple[str, str]]:
+    if len(problems) <= limit:
+        return problems
+    return problems[:limit] + [("", f"… and {len(problems) - limit} more problems")]
+
+
+def _short(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def load_spec(source: str | Path | dict[str, Any], overrides: Iterable[str] = (), registry: Registry | None = None) -> Experiment:
@@ -128,8 +174,11 @@ def dump_spec(spec: BaseModel, path: str | Path | None = None) -> str:
     data = spec_to_data(spec)
     as_json = path is not None and Path(path).suffix.lower() == ".json"
     text = json.dumps(data, indent=2) + "\n" if as_json else yaml.safe_dump(data, sort_keys=False)
-    if path is not None:
-        Path(path).write_text(text, encoding="utf-8")
+    if path is not None:  # write whole or not at all: a killed run must not leave half a spec
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
     return text
 
 
@@ -141,18 +190,18 @@ def describe_error(error: dict[str, Any], data: Any, model: type[BaseModel]) -> 
     path = _user_path(error["loc"], data)
     kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
     if kind == "union_tag_invalid":
-        return _join(path, "kind"), f"{ctx['tag']!r} is not one of {ctx['expected_tags']}"
+        return _join(path, "kind"), f"{_short(repr(ctx['tag']))} is not one of {ctx['expected_tags']}"
     if kind == "union_tag_not_found":
         allowed = _allowed_kinds(error["loc"], model)
         return _join(path, "kind"), "missing; every block needs a kind" + (f", one of {allowed}" if allowed else "")
     if kind == "literal_error":
-        return path, f"{value!r} is not one of {ctx['expected']}"
+        return path, f"{_short(repr(value))} is not one of {ctx['expected']}"
     if kind == "extra_forbidden":
         fields = _allowed_fields(error["loc"][:-1], model)
         return path, "unknown field" + (f"; allowed fields: {', '.join(fields)}" if fields else "")
     if kind == "missing":
         return path, "required field is missing"
-    shown = f" (got {value!r})" if not isinstance(value, (dict, list)) else ""
+    shown = f" (got {_short(repr(value))})" if not isinstance(value, (dict, list)) else ""
     message = error["msg"].removeprefix("Value error, ")
     return path, message + shown
 
@@ -167,7 +216,7 @@ def _user_path(loc: tuple, data: Any) -> str:
     for item in loc:
         if isinstance(node, dict) and item not in node and item == node.get("kind"):
             continue  # a discriminated-union tag, not a key the user wrote
-        parts.append(str(item))
+        parts.append(_short(str(item)))
         if isinstance(node, dict):
             node = node.get(item)
         elif isinstance(node, list) and isinstance(item, int) and item < len(node):

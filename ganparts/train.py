@@ -15,6 +15,7 @@ from ganparts.blocks.attention import attention_blocks
 from ganparts.callbacks import Callback
 from ganparts.data import ImageSet, load_images
 from ganparts.distributed import SINGLE, Ranks
+from ganparts.divergence import NonFiniteGuard
 from ganparts.ema import EMA
 from ganparts.models import build_discriminator, build_generator
 from ganparts.plugins import default_registry
@@ -64,6 +65,7 @@ class Trainer:
         self.run = RunDir(run_dir) if run_dir is not None else None
         self.callbacks = list(callbacks)
         self.stop_requested = False
+        self.guard = NonFiniteGuard(mode=spec.train.on_nonfinite, run_dir=self.run.path if self.run else None)
 
         torch.manual_seed(spec.seed)
         self.generator = build_generator(spec, self.registry).to(self.device).train()
@@ -122,21 +124,21 @@ class Trainer:
                 d_loss = d_loss + penalty(discriminator=D, real=chunk, fake=fake)
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
-            self.opt_d.step()
+            self.guard.step(self.opt_d, d_loss)
 
         D.requires_grad_(False)  # the G step needs gradients through D, not for D's weights
         fake_logits = D(self.ddp_generator(self.noise(chunk.shape[0])))
         g_loss = loss.g_loss(fake_logits, D(chunk) if loss.g_needs_real_logits else None)
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
-        self.opt_g.step()
+        self.guard.step(self.opt_g, g_loss)
         self.ema.update(self.step + 1)
         return {
             "d_loss": d_loss.detach(),
             "g_loss": g_loss.detach(),
             "d_real": real_logits.detach().mean(),
             "d_fake": fake_logits.detach().mean(),
-        }
+        } | self.guard.step_logs(self.device)
 
     # --- the loop ----------------------------------------------------------------------
 
@@ -195,6 +197,7 @@ class Trainer:
             self.run.append_metrics(rows)
         for cb in self.callbacks:
             cb.on_log(self, rows)
+        self.guard.check_rows(rows)
         return rows
 
     def gammas(self) -> dict[str, torch.Tensor]:
@@ -232,6 +235,7 @@ class Trainer:
     def save(self) -> Path | None:
         """Write a checkpoint (on rank 0; under DDP every rank must call this). Returns its path on rank 0."""
         self.flush_logs()
+        self.guard.check_weights({"generator": self.generator, "EMA generator": self.ema.shadow, "discriminator": self.discriminator}, self.step)
         tensors = self.state_tensors()
         state = {
             "data_source": self.data_source,

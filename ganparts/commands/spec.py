@@ -7,10 +7,12 @@ import json
 import torch
 
 from ganparts.cli import add_spec_options
+from ganparts.resources import require_memory
 from ganparts.models import IMAGE_SHAPE, build_discriminator, build_generator
 from ganparts.spec import json_schema
 from ganparts.specfile import dump_spec, load_spec
 from ganparts.summary import format_table, layer_table
+from ganparts.train import resolve_device
 
 
 def add_commands(commands) -> None:
@@ -31,15 +33,18 @@ def add_commands(commands) -> None:
 
 def validate(args) -> int:
     spec = load_spec(args.spec, args.overrides)
+    estimate = require_memory(spec, resolve_device("auto"))  # also builds both networks, shapes only
     if args.print:
         print(dump_spec(spec), end="")
     else:
         print(f"{args.spec}: valid ({spec.name}: {spec.model.generator.kind} generator, {spec.model.discriminator.kind} discriminator, loss {spec.loss.kind})")
+        print(f"training needs {estimate.describe()}")
     return 0
 
 
 def build(args) -> int:
     spec = load_spec(args.spec, args.overrides)
+    require_memory(spec, resolve_device("auto"))
     generator, discriminator = build_generator(spec), build_discriminator(spec)
     for title, net, example in (
         ("generator", generator, torch.zeros(2, spec.model.z_dim)),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import time
 from pathlib import Path
 
 from ganparts import checkpoint as ckpt
-from ganparts import distributed
+from ganparts import distributed, resources
 from ganparts.callbacks import ProgressBar, ProgressFile
 from ganparts.cli import add_spec_options
 from ganparts.data import load_images
@@ -18,7 +20,7 @@ from ganparts.specfile import load_spec, parse_spec_text, spec_to_data, validate
 from ganparts.train import Trainer, resolve_device
 
 # Schedule fields a resumed run may change; everything else must match the checkpoint.
-RESUMABLE_CHANGES = {"steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "eval_every"}
+RESUMABLE_CHANGES = {"steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "eval_every", "on_nonfinite"}
 
 
 def add_commands(commands) -> None:
@@ -48,7 +50,7 @@ def train(args) -> int:
 
 def _train(args, ranks: distributed.Ranks, device) -> int:
     run = RunDir(args.out)
-    found = ckpt.latest_checkpoint(run.path) if run.path.is_dir() else None
+    found = _latest_checkpoint(run) if run.path.is_dir() else None
     if found and not args.resume:
         raise UserError(f"{run.path} already holds a run (step {found.step}); add --resume to continue it, or choose another --out")
     if args.spec is None:
@@ -59,6 +61,13 @@ def _train(args, ranks: distributed.Ranks, device) -> int:
     if found:
         _check_same_experiment(spec, validate_spec(parse_spec_text(found.spec_text, where=str(found.path / ckpt.SPEC))))
 
+    # Everything that can be known to fail is refused here, before anything is written.
+    estimate = resources.require_memory(spec, device, batch_size=distributed.local_batch_size(spec.data.batch_size, ranks))
+    if ranks.is_main:
+        resources.require_writable(run.path)
+        resources.require_disk_space(
+            run.path, spec, estimate, from_step=found.step if found else 0, checkpoints_present=len(ckpt.list_checkpoints(run.path))
+        )
     callbacks = []
     if ranks.is_main:
         callbacks = [ProgressFile()] + ([] if args.no_progress else [ProgressBar()])
@@ -70,8 +79,16 @@ def _train(args, ranks: distributed.Ranks, device) -> int:
         trainer.restore(found)
         if ranks.is_main:
             print(f"ganparts: resuming {run.path} from step {found.step} of {spec.train.steps}")
+    elif ranks.is_main and run.metrics.exists():  # a start killed before its first checkpoint: begin the log afresh
+        run.truncate_metrics(0)
     _stop_gracefully_on_signals(trainer)
-    trainer.fit()
+    try:
+        trainer.fit()
+    except (UserError, OSError) as err:
+        failure = _write_failure(run, trainer.step, err) if isinstance(err, OSError) else err
+        if ranks.is_main:
+            _mark_failed(run, failure)
+        raise failure from None
     if not ranks.is_main:
         return 0
     if trainer.stop_requested:
@@ -79,6 +96,36 @@ def _train(args, ranks: distributed.Ranks, device) -> int:
     else:
         print(f"ganparts: {run.path}: step {trainer.step}; samples in {run.samples}, checkpoints in {ckpt.checkpoint_dir(run.path)}, metrics in {run.metrics}")
     return 0
+
+
+def _latest_checkpoint(run: RunDir) -> ckpt.Checkpoint | None:
+    """The newest checkpoint; if it is damaged, the error says which earlier one is left."""
+    try:
+        return ckpt.latest_checkpoint(run.path)
+    except ckpt.CheckpointError as err:
+        earlier = ckpt.list_checkpoints(run.path)[:-1]
+        if not earlier:
+            raise
+        raise ckpt.CheckpointError(
+            f"{err}\nthe run also has {earlier[-1].name}; to resume from it, move the damaged checkpoint out of {earlier[-1].parent}"
+        ) from None
+
+
+def _write_failure(run: RunDir, step: int, err: OSError) -> UserError:
+    """A file-system failure mid-run (disk full, read-only, …) as a short message with the way back."""
+    found = ckpt.list_checkpoints(run.path)
+    kept = f"the last complete checkpoint is {found[-1].name}" if found else "no checkpoint was written yet"
+    where = f" ({err.filename})" if err.filename else ""
+    return UserError(
+        f"{run.path}: {err.strerror or err}{where} at step {step};\n{kept}; make room and continue with: "
+        f"ganparts train --out {run.path} --resume"
+    )
+
+
+def _mark_failed(run: RunDir, err: Exception) -> None:
+    """Leave ``progress.json`` saying the run failed and why (if the disk still takes a write)."""
+    with contextlib.suppress(OSError):
+        run.write_progress((run.read_progress() or {}) | {"state": "failed", "error": str(err), "updated": time.time()})
 
 
 def _stop_gracefully_on_signals(trainer: Trainer) -> None:
