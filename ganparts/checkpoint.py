@@ -123,6 +123,12 @@ def list_checkpoints(run_dir: Path) -> list[Path]:
     return [found[step] for step in sorted(found)]
 
 
+def checkpoint_step(path: Path) -> int | None:
+    """The step a checkpoint directory holds, from its name alone (None: not a checkpoint's name)."""
+    name = Path(path).name
+    return _step_of_old(name) if name.startswith(".old-") else _step_of(name)
+
+
 def _step_of(name: str) -> int | None:
     """``step_00000500`` → 500; None for any other name."""
     digits = name[len(PREFIX):]
@@ -176,7 +182,7 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> Checkpoin
         raise CheckpointError(
             f"{path}: checkpoint format {version} is newer than this ganparts understands ({FORMAT_VERSION}); upgrade ganparts"
         )
-    named = _step_of_old(path.name) if path.name.startswith(".old-") else _step_of(path.name)
+    named = checkpoint_step(path)
     if named is not None and named != state["step"]:
         raise CheckpointError(f"{path}: the directory is named for step {named} but its state.json says step {state['step']}")
     _verify_digests(path, state.get("sha256"))

@@ -4,7 +4,8 @@
 tag builds a Python object or runs code) and refuses, before constructing anything,
 documents whose aliases expand to more than ``MAX_NODES`` values (a "billion laughs"
 alias bomb stays a few hundred bytes on disk but expands to 10⁹ values for whoever
-walks it) or refer to themselves (``&a [*a]``, which no validator can walk).
+walks it) or refer to themselves (``&a [*a]``, which no validator can walk). A key
+given twice in one mapping is refused too: plain YAML loaders keep the last silently.
 """
 
 from __future__ import annotations
@@ -29,6 +30,18 @@ class _GuardedLoader(_BaseLoader):
     def construct_document(self, node: yaml.Node) -> Any:
         _check_expanded_size(node)
         return super().construct_document(node)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key, _ in node.value:
+            # Merge keys (``<<: *base``) may be overridden on purpose; keys written twice may not.
+            if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                if (key.tag, key.value) in seen:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark, f"found duplicate key {key.value!r}", key.start_mark
+                    )
+                seen.add((key.tag, key.value))
+        return super().construct_mapping(node, deep)
 
 
 def safe_load_yaml(text: str) -> Any:

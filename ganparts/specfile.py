@@ -68,6 +68,8 @@ def parse_spec_text(text: str, *, where: str = "spec", json_only: bool = False) 
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err)
         raise SpecError([("", f"{where}: invalid YAML{at}: {problem}")]) from None
+    if data is None:  # only comments, or a bare null
+        raise SpecError([("", f"{where}: empty; a spec needs at least a `model` section")])
     if not isinstance(data, dict):
         raise SpecError([("", f"{where}: the top level must be a mapping of sections, got {type(data).__name__}")])
     return data
