@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Example plugin packages, installed editable beside ganparts so `make test` covers them.
 PLUGINS := plugins/ganparts-extras
-DEMO_STEPS ?= 1500
+DEMO_STEPS ?= 2700
 
 .PHONY: demo test app bench clean
 

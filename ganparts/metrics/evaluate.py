@@ -22,16 +22,8 @@ from ganparts.metrics.kid import kernel_distance
 from ganparts.metrics.precision_recall import precision_recall
 
 DEFAULT_FEATURE = "mnist_cnn"
-# name → (label, better): the order of tables and of JSON keys.
-METRICS = {
-    "fid": ("FID", "lower"),
-    "kid_mean": ("KID", "lower"),
-    "kid_std": ("KID std", "lower"),
-    "is_mean": ("IS", "higher"),
-    "is_std": ("IS std", "higher"),
-    "precision": ("precision", "higher"),
-    "recall": ("recall", "higher"),
-}
+# The keys of every metrics dict, in the order of tables and JSON.
+METRICS = ("fid", "kid_mean", "kid_std", "is_mean", "is_std", "precision", "recall")
 
 
 @dataclass(frozen=True)
@@ -77,8 +69,8 @@ def featurise(extractor: FeatureExtractor, batches: Iterable[torch.Tensor], *, t
 
 
 def featurise_images(extractor: FeatureExtractor, data: ImageSet, *, batch_size: int = 1000, progress: bool = True, desc: str = "real") -> FeatureSet:
-    device = next(extractor.parameters()).device
-    batches = (data.to_float(device)[0][i : i + batch_size] for i in range(0, len(data), batch_size))
+    images = data.to_float(next(extractor.parameters()).device)[0]
+    batches = images.split(batch_size)
     return featurise(extractor, batches, total=len(data), desc=f"featurising {desc}", progress=progress)
 
 
@@ -86,7 +78,7 @@ def featurise_generator(
     generator: nn.Module, extractor: FeatureExtractor, n: int, *, seed: int = 0, batch_size: int = 500, progress: bool = True
 ) -> FeatureSet:
     """Features of ``n`` images from ``generator``, on the same noise as ``ganparts sample --seed``."""
-    device = next(extractor.parameters()).device
+    device = next(generator.parameters()).device
     z = torch.randn(n, generator.z_dim, generator=torch.Generator().manual_seed(seed))
     batches = (generator(chunk.to(device)) for chunk in z.split(batch_size))
     return featurise(extractor, batches, total=n, desc="generating + featurising", progress=progress)
