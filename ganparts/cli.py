@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "ganparts.commands.plugins",
     "ganparts.commands.eval",
     "ganparts.commands.compare",
+    "ganparts.commands.app",
 )
 
 

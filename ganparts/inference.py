@@ -48,6 +48,28 @@ def load_trained(run_or_checkpoint: str | Path, *, device: torch.device | str = 
 @torch.no_grad()
 def generate(generator: nn.Module, n: int, *, seed: int = 0, batch_size: int = 1000, device: torch.device | str = "cpu") -> torch.Tensor:
     """``n`` images in [-1, 1] from latent noise seeded by ``seed`` (same seed, same images)."""
-    rng = torch.Generator().manual_seed(seed)
-    z = torch.randn(n, generator.z_dim, generator=rng)
+    z = latents(generator.z_dim, n, seed=seed)
     return torch.cat([generator(chunk.to(device)) for chunk in z.split(batch_size)]) if n else z.new_zeros(0, 1, 28, 28)
+
+
+def latents(z_dim: int, n: int, *, seed: int = 0) -> torch.Tensor:
+    """``n`` latent vectors (CPU) seeded by ``seed``: what :func:`generate` feeds the generator."""
+    return torch.randn(n, z_dim, generator=torch.Generator().manual_seed(seed))
+
+
+@torch.no_grad()
+def interpolate(generator: nn.Module, seed_a: int, seed_b: int, steps: int, *, device: torch.device | str = "cpu") -> torch.Tensor:
+    """``steps`` images along the great circle between the first latents of two seeds.
+
+    Spherical interpolation keeps every point at the norm Gaussian latents have, where a
+    straight line would pass through unlikely short vectors. The ends are the first
+    images ``generate`` makes for ``seed_a`` and ``seed_b``.
+    """
+    a, b = latents(generator.z_dim, 1, seed=seed_a)[0], latents(generator.z_dim, 1, seed=seed_b)[0]
+    t = torch.linspace(0, 1, steps)[:, None]
+    angle = torch.arccos((a / a.norm()).dot(b / b.norm()).clamp(-1, 1))
+    if angle.abs() < 1e-6:  # the same direction: a straight line is the great circle
+        z = torch.lerp(a, b, t)
+    else:
+        z = (torch.sin((1 - t) * angle) * a + torch.sin(t * angle) * b) / torch.sin(angle)
+    return generator(z.to(device))

@@ -45,13 +45,23 @@ def read_spec_data(path: str | Path) -> dict[str, Any]:
         raise SpecError([("", f"{where}: no such file")])
     if not path.is_file():
         raise SpecError([("", f"{where}: not a file")])
-    if path.stat().st_size > MAX_SPEC_BYTES:
-        raise SpecError([("", f"{where}: {path.stat().st_size:,} bytes; a spec file may be at most {MAX_SPEC_BYTES:,}")])
+    _check_size(path.stat().st_size, where)
+    return parse_spec_bytes(path.read_bytes(), where=where, json_only=path.suffix.lower() == ".json")
+
+
+def parse_spec_bytes(data: bytes, *, where: str = "spec", json_only: bool = False) -> dict[str, Any]:
+    """Parse the bytes of an uploaded spec file: size-limited, UTF-8, YAML or JSON (not yet validated)."""
+    _check_size(len(data), where)
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise SpecError([("", f"{where}: not UTF-8 text (byte {err.start})")]) from None
-    return parse_spec_text(text, where=where, json_only=path.suffix.lower() == ".json")
+    return parse_spec_text(text, where=where, json_only=json_only)
+
+
+def _check_size(size: int, where: str) -> None:
+    if size > MAX_SPEC_BYTES:
+        raise SpecError([("", f"{where}: {size:,} bytes; a spec file may be at most {MAX_SPEC_BYTES:,}")])
 
 
 def parse_spec_text(text: str, *, where: str = "spec", json_only: bool = False) -> dict[str, Any]:

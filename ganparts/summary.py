@@ -44,3 +44,13 @@ def format_table(title: str, rows: list[dict]) -> str:
         if i == 0:
             lines.append("  " + "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def network_tables(spec, registry=None) -> dict[str, list[dict]]:
+    """:func:`layer_table` of the generator and the discriminator an experiment ``spec`` describes."""
+    from ganparts.models import IMAGE_SHAPE, build_discriminator, build_generator
+
+    return {
+        "generator": layer_table(build_generator(spec, registry), torch.zeros(2, spec.model.z_dim)),
+        "discriminator": layer_table(build_discriminator(spec, registry), torch.zeros(2, *IMAGE_SHAPE)),
+    }

@@ -35,6 +35,34 @@ def grid_image(images: torch.Tensor, *, nrow: int | None = None) -> torch.Tensor
     return make_grid(to_unit(images), nrow=nrow, padding=2, pad_value=1.0).permute(1, 2, 0)
 
 
+def png_bytes(picture: torch.Tensor) -> bytes:
+    """PNG file contents of an (H, W) or (H, W, 3) picture in [0, 1] (e.g. from :func:`grid_image`)."""
+    import io
+
+    from PIL import Image
+
+    pixels = picture.detach().float().clamp(0, 1).mul(255).round().to(torch.uint8).cpu().numpy()
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def attention_overlay(image: torch.Tensor, attention: torch.Tensor, *, alpha: float = 0.6, cmap: str = "inferno") -> torch.Tensor:
+    """An (H, W) grey image in [0, 1] with an (H, W) attention map blended over it in colour.
+
+    Blended like :func:`save_attention_figure`'s panels; the map is scaled to its own
+    maximum, so a map spread thinly over the whole image shows as clearly as a peaked
+    one. Returns (H, W, 3) in [0, 1].
+    """
+    from matplotlib import colormaps
+
+    weights = attention.detach().float().cpu()
+    weights = weights / weights.max().clamp_min(1e-12)
+    heat = torch.from_numpy(colormaps[cmap](weights.numpy())[..., :3]).float()
+    grey = image.detach().float().cpu().clamp(0, 1)[..., None].expand_as(heat)
+    return torch.lerp(grey, heat, alpha)
+
+
 def attention_maps(model: nn.Module, inputs: torch.Tensor) -> tuple[torch.Tensor, dict[str, AttentionBlock]]:
     """Run ``model`` once, keeping every attention layer's map; returns (output, {name: block})."""
     with torch.no_grad(), recording_attention(model) as blocks:
@@ -46,7 +74,8 @@ def query_map(block: AttentionBlock, query_xy: tuple[int, int], image_side: int,
     """Where image pixel ``query_xy`` = (x, y) attends, as (batch, image_side, image_side) maps.
 
     The query is the layer's feature position under that pixel; the map over the layer's
-    keys is scaled up to image size. ``head=None`` averages the heads.
+    keys is scaled up to image size. ``head=None`` averages the heads. ``block`` is read
+    for its ``attention_map`` and ``key_grid`` only (a probe's saved copy works too).
     """
     attn = block.attention_map  # b h n m
     if attn is None:
