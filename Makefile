@@ -29,9 +29,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## The Streamlit app arrives with the app issue; until then this target only says so.
+## Serve the app (build, train, samples, attention, compare) on 127.0.0.1 and print its URL; runs go to runs/.
 app: $(STAMP)
-	@echo "make app: the Streamlit app is not built yet (see the app issue)"; exit 1
+	$(BIN)/ganparts app
 
 ## Benchmarks arrive with the performance issue; until then this target only says so.
 bench: $(STAMP)

@@ -24,7 +24,6 @@ RUNS_ENV = "GANPARTS_RUNS"
 # Letters, digits, '.', '_' and '-', starting with a letter or digit: no separators, no
 # '..', no hidden names, nothing a shell or a URL would need to quote.
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-EVALUATION_FILES = ("eval.json", "evaluation.json")
 
 
 class RunNameError(UserError, ValueError):
@@ -65,7 +64,7 @@ def new_run_path(root: str | Path, name: str) -> Path:
 
 def suggest_run_name(root: str | Path, base: str) -> str:
     """``base`` made into a valid name, numbered (``base-2`` …) if taken."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-._")[:56] or "run"
+    stem = re.sub(r"\.{2,}", ".", re.sub(r"[^A-Za-z0-9._-]+", "-", base)).strip("-._")[:56] or "run"
     root = Path(root)
     if not (root / stem).exists():
         return stem
@@ -118,29 +117,16 @@ def step_of(path: str | Path) -> int:
 
 
 def read_evaluation(run: str | Path) -> dict[str, float]:
-    """Scalar results of ``ganparts eval`` stored in the run (``eval.json``), flattened to
-    ``{"fid": …, "kid.mean": …}``; empty when the run was not evaluated."""
-    for name in EVALUATION_FILES:
-        path = Path(run) / name
-        if path.is_file():
-            try:
-                return _scalars(json.loads(path.read_text(encoding="utf-8")))
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                return {}
-    return {}
-
-
-def _scalars(data: Any, prefix: str = "") -> dict[str, float]:
-    if isinstance(data, bool):
+    """Scores of the run's latest ``ganparts eval`` (``evaluation.json``): the step evaluated,
+    the generated images' metrics (``fid``, ``kid_mean``, ``is_mean`` …) and the held-out
+    floor's FID; empty when the run was not evaluated."""
+    try:
+        report = json.loads(RunDir(run).evaluation.read_text(encoding="utf-8"))
+        generated = report["generated"]
+        scores = {"eval step": report["step"], **{k: v for k, v in generated.items() if k != "n"}}
+        return scores | {"fid floor": report["held_out_floor"]["fid"]}
+    except (OSError, ValueError, KeyError, TypeError):  # absent, torn or from another version
         return {}
-    if isinstance(data, (int, float)):
-        return {prefix: float(data)}
-    if isinstance(data, dict):
-        out: dict[str, float] = {}
-        for key, value in data.items():
-            out |= _scalars(value, f"{prefix}.{key}" if prefix else str(key))
-        return out
-    return {}
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:

@@ -4,7 +4,9 @@ import pytest
 import yaml
 
 from ganparts.spec import json_schema
-from ganparts.specfile import SpecError, apply_overrides, dump_spec, load_spec, parse_spec_text, spec_to_data
+from ganparts.specfile import (
+    MAX_SPEC_BYTES, SpecError, apply_overrides, dump_spec, load_spec, parse_spec_bytes, parse_spec_text, spec_to_data,
+)
 from tests.conftest import SPECS, allowed
 
 SPEC_FILES = sorted(SPECS.glob("*.yaml")) + sorted(SPECS.glob("*.json"))
@@ -118,6 +120,16 @@ def test_file_problems(tmp_path):
     (tmp_path / "bad.json").write_text("{model: 1}")
     with pytest.raises(SpecError, match="invalid JSON at line 1"):
         load_spec(tmp_path / "bad.json")
+
+
+def test_uploaded_bytes_are_size_checked_and_decoded():
+    assert parse_spec_bytes(b"model: {z_dim: 8}") == {"model": {"z_dim": 8}}
+    with pytest.raises(SpecError, match="a spec file may be at most 1,048,576"):
+        parse_spec_bytes(b"#" * (MAX_SPEC_BYTES + 1), where="big.yaml")
+    with pytest.raises(SpecError, match="up.yaml: not UTF-8 text"):
+        parse_spec_bytes(b"name: caf\xe9\n", where="up.yaml")
+    with pytest.raises(SpecError, match="invalid JSON"):
+        parse_spec_bytes(b"{model: 1}", json_only=True)
 
 
 def test_schema_lists_blocks_from_the_registry():

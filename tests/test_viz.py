@@ -33,3 +33,23 @@ def test_attention_figure_and_curves(tmp_path):
     assert viz.save_attention_figure(images, blocks, tmp_path / "a.png").stat().st_size > 0
     rows = [{"step": i, "d_loss": 1.0 / i, "g_loss": float(i), "gamma/G.attn": 0.01 * i} for i in range(1, 40)]
     assert viz.save_curves(rows, tmp_path / "c.png").stat().st_size > 0
+
+
+def test_png_bytes_of_a_grid():
+    import io
+
+    from PIL import Image
+
+    grid = viz.grid_image(torch.rand(4, 1, 28, 28) * 2 - 1)
+    picture = Image.open(io.BytesIO(viz.png_bytes(grid)))
+    assert picture.size == (2 * 30 + 2, 2 * 30 + 2) and picture.mode == "RGB"
+
+
+def test_attention_overlay_brightens_where_attention_is():
+    image = torch.zeros(28, 28)
+    attention = torch.zeros(28, 28)
+    attention[3, 4] = 0.01  # scaled to its own maximum: a faint map shows as clearly as a strong one
+    picture = viz.attention_overlay(image, attention)
+    assert picture.shape == (28, 28, 3)
+    brightest = picture.sum(-1).flatten().argmax()
+    assert divmod(brightest.item(), 28) == (3, 4)

@@ -28,7 +28,8 @@ if chosen:
             **read_evaluation(info.path),
         })
     st.dataframe(pd.DataFrame(table), hide_index=True)
-    st.caption("FID, IS and the other scores appear once a run has been evaluated (`ganparts eval RUN`).")
+    st.caption("FID, KID, IS, precision and recall appear once a run has been evaluated (`ganparts eval RUN`); "
+               "`fid floor` is held-out real digits against the training digits, the best a model can hope for.")
 
     st.subheader("Spec differences")
     differences = spec_differences({name: read_spec_data(runs[name].path / "spec.yaml") for name in chosen})
@@ -44,6 +45,12 @@ if chosen:
             frames = [pd.DataFrame(curves(metrics[name], [key])).rename(columns={key: name}).set_index("step") for name in chosen]
             st.caption(f"{title} (moving average)")
             st.line_chart(pd.concat(frames, axis=1).sort_index(), height=240)
+    evaluations = {name: RunDir(runs[name].path).read_evaluations() for name in chosen}
+    if any(evaluations.values()):
+        frames = [pd.DataFrame(rows)[["step", "fid"]].rename(columns={"fid": name}).set_index("step")
+                  for name, rows in evaluations.items() if rows]
+        st.caption("FID during training (`train.eval_every`; lower is better)")
+        st.line_chart(pd.concat(frames, axis=1).sort_index(), height=240)
     for name in chosen:
         gammas = sorted(k for k in (metrics[name][-1] if metrics[name] else {}) if k.startswith("gamma/"))
         if gammas:

@@ -1,20 +1,30 @@
-"""Plugins: which plugins loaded and the blocks each one registered."""
+"""Plugins: every plugin ganparts loaded (built-ins included), its blocks, and any that failed."""
 
 import pandas as pd
 import streamlit as st
 
-from appkit import common
+from ganparts.plugins import DISABLE_AUTOLOAD_ENV, autoload_enabled, plugin_reports
 
 st.title("Plugins")
 st.write(
-    "Every block comes from a plugin — ganparts' own built-ins take the same door as third-party packages. "
-    "A block registered here appears in the Build page's pickers and validates in spec files like a built-in one."
+    "Every block comes from a plugin; ganparts' own built-ins take the same door as installed packages "
+    "(`[project.entry-points.ganparts]`). A plugin's blocks appear in the Build page's pickers and validate "
+    "in spec files exactly like built-in ones. A plugin that fails to load is skipped and shown here."
 )
-by_plugin: dict[str, list] = {}
-for entry in common.registry().entries():
-    by_plugin.setdefault(entry.plugin, []).append(entry)
-for plugin, entries in sorted(by_plugin.items()):
-    kinds = ", ".join(sorted({e.kind for e in entries}))
-    st.markdown(f"**{plugin}** :green-badge[loaded] · {len(entries)} block(s): {kinds}")
-    st.dataframe(pd.DataFrame([{"kind": e.kind, "name": e.name, "description": e.description} for e in entries]),
-                 hide_index=True)
+reports = plugin_reports()
+failed = [r for r in reports if r.failed]
+st.caption(f"{len(reports) - len(failed)} loaded, {len(failed)} failed")
+if not autoload_enabled():
+    st.warning(f"Installed plugins were not loaded: {DISABLE_AUTOLOAD_ENV} is set.", icon=":material/info:")
+st.dataframe(
+    pd.DataFrame([{
+        "plugin": r.name, "distribution": r.distribution, "version": r.version, "status": r.status,
+        "blocks": "; ".join(f"{kind}: {', '.join(names)}" for kind, names in r.blocks.items()) or r.reason,
+    } for r in reports]),
+    hide_index=True,
+)
+for report in failed:
+    st.error(f"**{report.name}** ({report.distribution} {report.version}) was skipped: {report.reason}", icon=":material/error:")
+    if report.details:
+        with st.expander(f"Traceback of {report.name}"):
+            st.code(report.details)

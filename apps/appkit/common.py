@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 
 from ganparts.data import ImageSet
 from ganparts.inference import TrainedGAN, load_trained
-from ganparts.plugins import default_registry
+from ganparts.plugins import default_registry, plugin_reports
 from ganparts.probe import held_out_digits
 from ganparts.registry import Registry
 from ganparts.runs import RunInfo, default_runs_root, list_runs
@@ -82,5 +82,8 @@ def sidebar() -> None:
     """The runs folder and the plugins that loaded, on every page."""
     with st.sidebar:
         st.caption(f"Runs folder: `{runs_root()}`")
-        plugins = sorted({entry.plugin for entry in registry().entries()})
-        st.caption(f"{len(plugins)} plugins loaded; their blocks appear in the Build page's pickers")
+        reports = plugin_reports()
+        failed = [r.name for r in reports if r.failed]
+        st.caption(f"{len(reports) - len(failed)} plugins loaded; their blocks appear in the Build page's pickers")
+        if failed:
+            st.error(f"Plugins that failed to load: {', '.join(failed)} (see Plugins)", icon=":material/error:")

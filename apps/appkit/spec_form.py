@@ -15,6 +15,7 @@ import streamlit as st
 from pydantic import BaseModel
 
 from ganparts.forms import FormField, block_defaults, describe_fields
+from ganparts.plugins import BUILTIN_PLUGINS
 from ganparts.registry import Registry
 
 PREFIX = "spec:"
@@ -121,7 +122,7 @@ class SpecForm:
 
     def describe(self, kind: str, name: str) -> str:
         entry = self.registry.get(kind, name)
-        origin = "" if entry.plugin.startswith("ganparts.") else f" [{entry.plugin}]"
+        origin = "" if entry.plugin in BUILTIN_PLUGINS else f" [{entry.plugin}]"
         return f"{name}{origin}"
 
     def slot(self, path: str) -> None:

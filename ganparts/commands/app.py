@@ -40,7 +40,8 @@ def app(args) -> int:
     process = subprocess.Popen(streamlit_command(script, port=port), env=child_env(**{RUNS_ENV: str(runs)}))
     try:
         return process.wait()
-    except KeyboardInterrupt:  # Streamlit got the same Ctrl+C; let it shut down cleanly
+    except KeyboardInterrupt:  # Ctrl+C (or SIGINT to this process alone): shut Streamlit down too
+        process.terminate()
         process.wait()
         return 0
 
