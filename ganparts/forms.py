@@ -26,6 +26,7 @@ from ganparts.registry import Registry
 #   block       one registered block of ``block_kind``, then that block's own fields
 #   block_list  any number of them   section            a nested model (``model`` holds it)
 Widget = Literal["toggle", "integer", "number", "text", "optional_text", "choice", "number_pair", "block", "block_list", "section"]
+ACRONYMS = {"ema", "lr", "gp", "g", "d", "id"}
 _ORDER = {"block_list": 2, "section": 1, "block": 1}  # scalars first, nested parts after, lists last
 
 
@@ -45,7 +46,9 @@ class FormField:
 
     @property
     def label(self) -> str:
-        return self.name.replace("_", " ").capitalize()
+        """``g_lr`` → "G LR", ``ema_decay`` → "EMA decay", ``z_dim`` → "Z dim"."""
+        words = [w.upper() if w in ACRONYMS else w for w in self.name.split("_")]
+        return " ".join(words)[:1].upper() + " ".join(words)[1:]
 
 
 def describe_fields(model: type[BaseModel], *, choices: dict[str, tuple[Any, ...]] | None = None) -> list[FormField]:

@@ -81,6 +81,7 @@ def probe_attention(gan: TrainedGAN, network: Network, *, seed: int = 0, image: 
         layers = {name: LayerAttention(b.attention_map, b.key_grid) for name, b in blocks.items()}
     return AttentionProbe(network, viz.to_unit(picture)[0, 0], layers)
 
+
 def held_out_digits(gan: TrainedGAN) -> ImageSet:
     """Real digits the run did not train on (the test split of its data source), offline."""
     return load_images(gan.spec.data.source, split="test", root=gan.spec.data.root, download=False)

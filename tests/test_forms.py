@@ -21,6 +21,7 @@ def test_the_experiment_form_has_every_section_and_block():
     optim = widgets(fields["optim"].model)
     assert (optim["g_lr"].widget, optim["g_lr"].low, optim["g_lr"].default) == ("number", 0.0, 1e-4)
     assert (optim["d_steps"].widget, optim["d_steps"].low, optim["d_steps"].high) == ("integer", 1, 100)
+    assert (optim["g_lr"].label, optim["d_steps"].label) == ("G LR", "D steps")
     assert (optim["betas"].widget, optim["betas"].low, optim["betas"].high, optim["betas"].default) == ("number_pair", 0.0, 1.0, [0.0, 0.9])
     data = widgets(fields["data"].model)
     assert (data["source"].widget, data["source"].block_kind) == ("choice", "dataset")

@@ -10,12 +10,13 @@ from ganparts.spec import DataSpec, Experiment, ModelSpec
 from ganparts.specfile import SpecError, dump_spec, load_spec, parse_spec_bytes, spec_to_data, validate_spec
 from ganparts.summary import network_tables
 
-BASE, UPLOAD = "build.base", "build.upload"
+BASE, UPLOAD, UPLOAD_ERRORS = "build.base", "build.upload", "build.upload_errors"
 DEFAULT_EXAMPLE = "sagan_mnist.yaml"
 
 
 def start_from_example() -> None:
     st.session_state[BASE] = spec_to_data(load_spec(common.example_specs()[st.session_state["build.example"]]))
+    st.session_state.pop(UPLOAD_ERRORS, None)
     reset_form()
 
 
@@ -27,9 +28,9 @@ def start_from_upload() -> None:
         data = parse_spec_bytes(upload.getvalue(), where=upload.name, json_only=upload.name.lower().endswith(".json"))
         spec = validate_spec(data)
     except SpecError as err:
-        st.session_state["build.upload_errors"] = err.problems
+        st.session_state[UPLOAD_ERRORS] = err.problems
         return
-    st.session_state.pop("build.upload_errors", None)
+    st.session_state.pop(UPLOAD_ERRORS, None)
     st.session_state[BASE] = spec_to_data(spec)
     reset_form()
 
@@ -51,7 +52,7 @@ start.selectbox("Start from an example", list(examples), index=list(examples).in
                 help="sagan: self-attention at 14×14 in both networks; dcgan: the same without attention (the baseline)")
 upload.file_uploader("…or upload a spec (YAML or JSON, at most 1 MiB)", type=["yaml", "yml", "json"], key=UPLOAD,
                      on_change=start_from_upload)
-for path, message in st.session_state.get("build.upload_errors", []):
+for path, message in st.session_state.get(UPLOAD_ERRORS, []):
     upload.error(f"`{path}`: {message}" if path else message, icon=":material/error:")
 
 registry = common.registry()

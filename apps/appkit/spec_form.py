@@ -9,6 +9,7 @@ its fields afresh. Below each widget sits an empty slot; after validation,
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import streamlit as st
@@ -18,21 +19,31 @@ from ganparts.forms import FormField, block_defaults, describe_fields
 from ganparts.plugins import BUILTIN_PLUGINS
 from ganparts.registry import Registry
 
-PREFIX = "spec:"
+PREFIX = "spec"
+GENERATION = "build.form_generation"  # session key: bumped to start every widget afresh
 JS_SAFE_INT = 2**53 - 1  # number widgets live in the browser's float64
 
 
 def reset_form() -> None:
-    """Forget every widget value, so the form shows its base data again."""
-    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(PREFIX)]:
+    """Start every widget afresh from the form's base data.
+
+    Deleting a widget's state is not enough: the browser keeps showing (and sends back)
+    what it held. New keys make new widgets, so the generation is part of every key.
+    """
+    for key in [k for k in st.session_state if isinstance(k, str) and re.match(rf"{PREFIX}\d+:", k)]:
         del st.session_state[key]
+    st.session_state[GENERATION] = st.session_state.get(GENERATION, 0) + 1
 
 
 class SpecForm:
-    """Renders fields of spec models from ``base`` data and collects what the widgets hold."""
+    """Renders fields of spec models from ``base`` data and collects what the widgets hold.
+
+    Widget keys are ``spec<generation>:<path>``, e.g. ``spec0:model.generator[dcgan].width``.
+    """
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
+        self.prefix = f"{PREFIX}{st.session_state.get(GENERATION, 0)}:"
         self.slots: dict[str, Any] = {}
 
     def fields(self, model: type[BaseModel], data: dict, path: str, *, key: str | None = None,
@@ -48,8 +59,7 @@ class SpecForm:
         return values
 
     def field(self, field: FormField, value: Any, path: str, key: str, child_choices: dict | None = None) -> Any:
-        key = PREFIX + key
-        common = {"key": key, "help": field.description or None}
+        common = {"key": self.prefix + key, "help": field.description or None}
         match field.widget:
             case "toggle":
                 result = st.toggle(field.label, value=bool(value), **common)
@@ -63,7 +73,7 @@ class SpecForm:
                 left, right = st.columns(2)
                 result = [
                     column.number_input(f"{field.label} {i + 1}", value=float(v), min_value=field.low, max_value=field.high,
-                                        step=0.01, format="%g", key=f"{key}.{i}", help=field.description or None)
+                                        step=0.01, format="%g", key=f"{self.prefix}{key}.{i}", help=field.description or None)
                     for i, (column, v) in enumerate(zip((left, right), value))
                 ]
             case "text":
@@ -74,12 +84,12 @@ class SpecForm:
                 options = list(field.choices or self.registry.list(field.block_kind))
                 result = st.selectbox(field.label, options, index=options.index(value) if value in options else 0, **common)
             case "block":
-                return self.block(field.block_kind, value, path, key.removeprefix(PREFIX), label=field.label,
+                return self.block(field.block_kind, value, path, key, label=field.label,
                                   help=field.description, choices=child_choices)
             case "block_list":
-                return self.block_list(field, value or [], path, key.removeprefix(PREFIX), child_choices)
+                return self.block_list(field, value or [], path, key, child_choices)
             case "section":
-                return self.fields(field.model, value or {}, path, key=key.removeprefix(PREFIX))
+                return self.fields(field.model, value or {}, path, key=key)
         self.slot(path)
         return result
 
@@ -88,7 +98,7 @@ class SpecForm:
         """A picker of every registered ``kind`` (plugins' too), then the chosen block's own fields."""
         names = self.registry.list(kind)
         current = value.get("kind") if isinstance(value, dict) else value
-        name = st.selectbox(label, names, index=names.index(current) if current in names else 0, key=f"{PREFIX}{key}.kind",
+        name = st.selectbox(label, names, index=names.index(current) if current in names else 0, key=f"{self.prefix}{key}.kind",
                             format_func=lambda n: self.describe(kind, n), help=help or None)
         self.slot(path)
         spec = self.registry.get(kind, name).spec
@@ -101,7 +111,7 @@ class SpecForm:
 
     def block_list(self, field: FormField, items: list, path: str, key: str, choices: dict | None) -> list[dict[str, Any]]:
         """Any number of ``field.block_kind`` blocks, each removable, and a button to add one."""
-        ids_key = f"{PREFIX}{key}#ids"  # stable ids, so removing one block keeps the others' widgets
+        ids_key = f"{self.prefix}{key}#ids"  # stable ids, so removing one block keeps the others' widgets
         if ids_key not in st.session_state:
             st.session_state[ids_key] = list(range(len(items)))
         ids = st.session_state[ids_key]
@@ -111,11 +121,11 @@ class SpecForm:
         for position, item_id in enumerate(ids):
             base = items[item_id] if item_id < len(items) else block_defaults(self.registry, kind, names[0], choices=choices)
             with st.container(border=True):
-                values.append(self.block(kind, base, f"{path}.{position}", f"{key}#{item_id}", label=f"{kind} block {position + 1}",
+                values.append(self.block(kind, base, f"{path}.{position}", f"{key}#{item_id}", label=f"{kind.capitalize()} block {position + 1}",
                                          choices=choices))
-                st.button("Remove", key=f"{PREFIX}{key}#{item_id}.remove", icon=":material/delete:",
+                st.button("Remove", key=f"{self.prefix}{key}#{item_id}.remove", icon=":material/delete:",
                           on_click=ids.remove, args=(item_id,))
-        st.button(f"Add {kind} block", key=f"{PREFIX}{key}.add", icon=":material/add:",
+        st.button(f"Add {kind} block", key=f"{self.prefix}{key}.add", icon=":material/add:",
                   on_click=lambda: ids.append(max([len(items) - 1, *ids]) + 1))
         self.slot(path)
         return values

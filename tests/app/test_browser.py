@@ -8,6 +8,7 @@ at Samples, Compare and Plugins. Screenshots go to test-artifacts/app/.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -16,10 +17,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ganparts.commands.app import find_app, streamlit_command
 from ganparts.jobs import child_env
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SPECS
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts" / "app"
@@ -92,12 +94,25 @@ def test_a_first_time_user_builds_trains_and_sees_where_a_pixel_attends(browser,
     def go(title: str) -> None:
         page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
 
-    # Build: the example SAGAN is valid and its parameter counts show.
+    # Build: the example SAGAN is valid and its parameter counts show; a broken upload is
+    # refused with the reason; a good one replaces the form (here: the SAGAN at width 16).
     page.goto(url)
     expect(page.get_by_role("heading", name="Build a GAN")).to_be_visible()
     expect(page.get_by_text("Generator parameters")).to_be_visible()
     expect(page.get_by_text("Valid: sagan-mnist")).to_be_visible()
+    expect(page.get_by_role("button", name="Download spec")).to_be_visible()
     shot("1-build")
+    uploads = runs.parent / "uploads"
+    uploads.mkdir()
+    (uploads / "broken.yaml").write_text("model: [\n")
+    spec = yaml.safe_load((SPECS / "sagan_mnist.yaml").read_text())
+    spec["name"] = "my-sagan"
+    spec["model"]["generator"]["width"] = spec["model"]["discriminator"]["width"] = 16
+    (uploads / "my-sagan.yaml").write_text(yaml.safe_dump(spec))
+    page.locator("input[type=file]").first.set_input_files(uploads / "broken.yaml")
+    expect(page.get_by_text("broken.yaml: invalid YAML at line 2")).to_be_visible()
+    page.locator("input[type=file]").first.set_input_files(uploads / "my-sagan.yaml")
+    expect(page.get_by_text("Valid: my-sagan")).to_be_visible()
 
     # Train: the Build page hands its spec over; a tiny run starts, finishes, shows its samples.
     page.get_by_role("button", name="Train this spec").click()
@@ -113,7 +128,7 @@ def test_a_first_time_user_builds_trains_and_sees_where_a_pixel_attends(browser,
     page.get_by_role("button", name="Start training").click()
     expect(page.get_by_text("finished")).to_be_visible(timeout=120_000)
     expect(page.get_by_text("Samples at step 20")).to_be_visible()
-    assert (runs / "sagan-mnist" / "checkpoints" / "step_00000020").is_dir()
+    assert (runs / "my-sagan" / "checkpoints" / "step_00000020").is_dir()
     shot("2-train")
 
     # Attention: click a pixel of the picture; the query follows the click.
@@ -130,6 +145,7 @@ def test_a_first_time_user_builds_trains_and_sees_where_a_pixel_attends(browser,
 
     go("Samples")
     expect(page.get_by_text("64 digits, seed 0, step 20")).to_be_visible()
+    expect(page.get_by_role("button", name="Download PNG").first).to_be_visible()
     shot("4-samples")
 
     go("Compare")
@@ -138,5 +154,5 @@ def test_a_first_time_user_builds_trains_and_sees_where_a_pixel_attends(browser,
     shot("5-compare")
 
     go("Plugins")
-    expect(page.get_by_text("ganparts.blocks.attention")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^\d+ loaded, 0 failed$"))).to_be_visible()  # the table itself is a canvas
     shot("6-plugins")

@@ -6,8 +6,8 @@ from ganparts.specfile import load_spec, spec_to_data
 from ganparts.summary import network_tables
 from tests.conftest import SPECS
 
-G = "spec:model.generator[dcgan]"
-D = "spec:model.discriminator[dcgan]"
+G = "spec0:model.generator[dcgan]"
+D = "spec0:model.discriminator[dcgan]"
 
 
 def built(at) -> dict:
@@ -36,10 +36,10 @@ def test_widget_choices_become_a_valid_spec(app):
     at.button(key=f"{G}.attention.add").click().run()  # a second G attention block…
     at.selectbox(key=f"{G}.attention#1.kind").set_value("sagan_pooled").run()
     at.selectbox(key=f"{G}.attention#1[sagan_pooled].resolution").set_value(7)  # …at 7×7
-    at.selectbox(key="spec:loss.kind").set_value("wgan-gp").run()
-    at.number_input(key="spec:loss[wgan-gp].gp_weight").set_value(5.0)
+    at.selectbox(key="spec0:loss.kind").set_value("wgan-gp").run()
+    at.number_input(key="spec0:loss[wgan-gp].gp_weight").set_value(5.0)
     at.toggle(key=f"{D}.spectral_norm").set_value(False)
-    at.number_input(key="spec:train.steps").set_value(300).run()
+    at.number_input(key="spec0:train.steps").set_value(300).run()
     assert not at.exception and not at.error, texts(at.error)
 
     spec = load_spec(built(at))  # what Build hands to Train validates on its own
@@ -57,7 +57,7 @@ def test_an_invalid_choice_is_marked_at_its_field(app):
     assert "multiples of heads (3)" in texts(at.error)
     assert not at.success and not at.metric  # no "Valid", no parameter counts for an invalid spec
     at.number_input(key=f"{G}.attention#0[sagan].heads").set_value(2)
-    at.number_input(key="spec:optim.g_lr").set_value(0.0).run()
+    at.number_input(key="spec0:optim.g_lr").set_value(0.0).run()
     assert "`optim.g_lr`: Input should be greater than 0" in texts(at.error)
     assert "heads" not in texts(at.error)
 
@@ -68,3 +68,6 @@ def test_switching_the_example_resets_the_form(app):
     at.selectbox(key="build.example").set_value("dcgan_mnist.yaml").run()
     assert built(at) == spec_to_data(load_spec(SPECS / "dcgan_mnist.yaml"))
     assert not built(at)["model"]["generator"]["attention"]
+    # New widgets (new keys): a browser would otherwise keep showing, and send back, width 64.
+    assert at.number_input(key="spec1:model.generator[dcgan].width").value == 32
+    assert not [w for w in at.number_input if w.key.startswith("spec0:")]

@@ -47,7 +47,7 @@ def installed(tmp_path, monkeypatch):
 
 def test_a_plugin_block_is_offered_with_its_own_fields(installed, app):
     at = app()
-    key = "spec:model.generator[dcgan].attention#0"
+    key = "spec0:model.generator[dcgan].attention#0"
     picker = at.selectbox(key=f"{key}.kind")
     assert "gate [gate-blocks]" in picker.options  # labelled with the plugin it comes from
     picker.set_value("gate").run()
