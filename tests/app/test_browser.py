@@ -141,6 +141,7 @@ def test_a_first_time_user_builds_trains_and_sees_where_a_pixel_attends(browser,
     page.mouse.move(x, y)  # vega picks the mark under the pointer on move, then takes the click
     page.mouse.click(x, y)
     expect(page.get_by_text("where pixel (5, 20) attends")).to_be_visible()
+    expect(page.get_by_test_id("stVegaLiteChart").last.locator("svg, canvas").first).to_be_visible()  # the gamma curve
     shot("3-attention")
 
     go("Samples")
