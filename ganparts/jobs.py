@@ -47,7 +47,7 @@ class JobStatus:
     state: str  # new, starting, running, stopped, finished or failed
     progress: dict[str, Any]  # progress.json (empty before the first write)
     pid: int | None  # the live training process the app started, if any
-    message: str = ""  # for a failed run: the end of its log
+    message: str = ""  # for a failed run: its error, or the end of its log
 
     @property
     def active(self) -> bool:
@@ -123,7 +123,7 @@ def job_status(run: str | Path) -> JobStatus:
     progress = run.read_progress() or {}
     launch = _read_json(run.path / PID_FILE)
     if launch is None:  # trained from a terminal, or not yet: progress.json is all there is
-        return JobStatus(progress.get("state", "new"), progress, None)
+        return JobStatus(progress.get("state", "new"), progress, None, progress.get("error", ""))
     pid, started = launch.get("pid"), launch.get("started", 0)
     ended = _read_json(run.path / EXIT_FILE)
     exit_code = ended.get("code") if ended and ended.get("pid") == pid else None
@@ -133,7 +133,7 @@ def job_status(run: str | Path) -> JobStatus:
         return JobStatus(state, progress, pid)
     if current and progress.get("state") in ("finished", "stopped") and exit_code in (None, 0):
         return JobStatus(progress["state"], progress, None)
-    return JobStatus("failed", progress, None, _log_tail(run.path / LOG_FILE))
+    return JobStatus("failed", progress, None, progress.get("error") or _log_tail(run.path / LOG_FILE))
 
 
 def wait(run: str | Path, timeout: float, poll: float = 0.2) -> JobStatus:

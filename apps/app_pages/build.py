@@ -96,6 +96,9 @@ with preview:
         for path, message in form.show_errors(err.problems):
             st.error(f"`{path}`: {message}" if path else message, icon=":material/error:")
         st.error(f"{len(err.problems)} problem(s): see the marked fields.", icon=":material/error:")
+    except Exception as err:  # noqa: BLE001 — a plugin's builder can fail in ways no spec check foresees
+        spec = None
+        st.error(f"The spec validates, but building its networks failed: {type(err).__name__}: {err}", icon=":material/error:")
     if spec is not None:
         st.session_state[BUILT_SPEC] = spec_to_data(spec)
         st.success(f"Valid: **{spec.name}**", icon=":material/check_circle:")

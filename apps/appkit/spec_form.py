@@ -116,10 +116,11 @@ class SpecForm:
             st.session_state[ids_key] = list(range(len(items)))
         ids = st.session_state[ids_key]
         kind, names = field.block_kind, self.registry.list(field.block_kind)
+        new = next((n for n in names if self.registry.get(kind, n).plugin in BUILTIN_PLUGINS), names[0])  # a built-in first
         st.markdown(f"**{field.label}** ({len(ids)} block{'s' * (len(ids) != 1)})", help=field.description or None)
         values = []
         for position, item_id in enumerate(ids):
-            base = items[item_id] if item_id < len(items) else block_defaults(self.registry, kind, names[0], choices=choices)
+            base = items[item_id] if item_id < len(items) else block_defaults(self.registry, kind, new, choices=choices)
             with st.container(border=True):
                 values.append(self.block(kind, base, f"{path}.{position}", f"{key}#{item_id}", label=f"{kind.capitalize()} block {position + 1}",
                                          choices=choices))
