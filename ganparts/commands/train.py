@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import signal
 import time
 from pathlib import Path
@@ -68,6 +69,7 @@ def _train(args, ranks: distributed.Ranks, device) -> int:
         resources.require_disk_space(
             run.path, spec, estimate, from_step=found.step if found else 0, checkpoints_present=len(ckpt.list_checkpoints(run.path))
         )
+        lock = _only_trainer_of(run)  # noqa: F841 — held (open) until this process ends
     callbacks = []
     if ranks.is_main:
         callbacks = [ProgressFile()] + ([] if args.no_progress else [ProgressBar()])
@@ -109,6 +111,22 @@ def _latest_checkpoint(run: RunDir) -> ckpt.Checkpoint | None:
         raise ckpt.CheckpointError(
             f"{err}\nthe run also has {earlier[-1].name}; to resume from it, move the damaged checkpoint out of {earlier[-1].parent}"
         ) from None
+
+
+def _only_trainer_of(run: RunDir):
+    """An exclusive lock on ``RUN/.train.lock`` for as long as the returned file stays open.
+
+    Two processes training one run would interleave their checkpoints and metrics; the
+    second is refused. The kernel drops the lock when its process dies, even by SIGKILL.
+    """
+    run.path.mkdir(parents=True, exist_ok=True)
+    handle = open(run.path / ".train.lock", "a")  # noqa: SIM115 — must outlive this function
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise UserError(f"{run.path} is being trained by another process; wait for it to finish or stop it first") from None
+    return handle
 
 
 def _write_failure(run: RunDir, step: int, err: OSError) -> UserError:
