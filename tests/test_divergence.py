@@ -67,7 +67,7 @@ def test_skip_mode_gives_up_when_every_step_is_bad(tiny_spec, mnist5k):
     steps = MAX_SKIPPED_IN_A_ROW + 5
     trainer = trainer_for(tiny_spec, mnist5k, **{"train.on_nonfinite": "skip", "train.steps": str(steps), "train.log_every": "5"})
     trainer.images.fill_(float("nan"))
-    with pytest.raises(NonFiniteError, match=f"every step from 1 on had a non-finite loss or gradient;\nno checkpoint.*skipping cannot recover"):
+    with pytest.raises(NonFiniteError, match="every step from 1 on had a non-finite loss or gradient;\nno checkpoint.*skipping cannot recover"):
         trainer.fit()
     assert trainer.step == MAX_SKIPPED_IN_A_ROW
     assert all(torch.isfinite(p).all() for p in trainer.discriminator.parameters())

@@ -42,14 +42,15 @@ def train(args) -> int:
     ranks, device = distributed.setup(resolve_device(args.device))
     finished = False
     try:
-        status = _train(args, ranks, device)
+        with contextlib.ExitStack() as held:  # what _train holds while it trains (the run's lock)
+            status = _train(args, ranks, device, held)
         finished = True
         return status
     finally:
         distributed.teardown(finished=finished)
 
 
-def _train(args, ranks: distributed.Ranks, device) -> int:
+def _train(args, ranks: distributed.Ranks, device, held: contextlib.ExitStack) -> int:
     run = RunDir(args.out)
     found = _latest_checkpoint(run) if run.path.is_dir() else None
     if found and not args.resume:
@@ -69,7 +70,7 @@ def _train(args, ranks: distributed.Ranks, device) -> int:
         resources.require_disk_space(
             run.path, spec, estimate, from_step=found.step if found else 0, checkpoints_present=len(ckpt.list_checkpoints(run.path))
         )
-        lock = _only_trainer_of(run)  # noqa: F841 — held (open) until this process ends
+        held.enter_context(_only_trainer_of(run))
     callbacks = []
     if ranks.is_main:
         callbacks = [ProgressFile()] + ([] if args.no_progress else [ProgressBar()])
@@ -114,7 +115,7 @@ def _latest_checkpoint(run: RunDir) -> ckpt.Checkpoint | None:
 
 
 def _only_trainer_of(run: RunDir):
-    """An exclusive lock on ``RUN/.train.lock`` for as long as the returned file stays open.
+    """An exclusive lock on ``RUN/.train.lock``, held until the returned file is closed.
 
     Two processes training one run would interleave their checkpoints and metrics; the
     second is refused. The kernel drops the lock when its process dies, even by SIGKILL.
