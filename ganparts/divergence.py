@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Literal
 
 import torch
@@ -49,15 +50,16 @@ class NonFiniteGuard:
         self.skipped = 0  # updates skipped in the current step
         self.skipped_in_a_row = 0  # steps with a skipped update, up to the last flushed row
 
-    def step(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-        """``optimizer.step()``, unless skip mode finds the loss or a gradient non-finite."""
+    def step(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, apply: Callable[[], Any] | None = None) -> None:
+        """``apply()`` (default ``optimizer.step()``), unless skip mode finds the loss or a gradient non-finite."""
+        apply = apply or optimizer.step
         if self.mode == "stop":
-            optimizer.step()
+            apply()
             return
         grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
         finite = torch.stack([loss.detach().isfinite().all(), *(g.isfinite().all() for g in grads)]).all()
         if finite.item():  # the one host sync per update that skipping costs
-            optimizer.step()
+            apply()
         else:
             self.skipped += 1
 

@@ -53,6 +53,8 @@ class TrainSpec(_Strict):
     grid_size: int = Field(64, gt=0, le=1024, description="images in each sample grid (fixed noise)")
     eval_every: int = Field(0, ge=0, description="FID, KID, IS, precision/recall every N steps into eval.jsonl (0: off)")
     on_nonfinite: Literal["stop", "skip"] = Field("stop", description="a NaN/Inf loss or weight stops the run (stop) or its update is skipped (skip)")
+    compile: bool = Field(False, description="torch.compile the networks: slow first steps, faster after (CPU needs a C++ compiler)")
+    precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="autocast precision of forward passes (fp16: with loss scaling)")
 
 
 class Experiment(_Strict):

@@ -54,7 +54,15 @@ def unconstrained_critic(spec: Experiment) -> Problems:
     )]
 
 
-CHECKS = (gradient_penalty_given_twice, penalty_listed_twice, unconstrained_critic)
+def fp16_skipping_twice(spec: Experiment) -> Problems:
+    """fp16's loss scaler already skips updates with non-finite gradients (and lowers the scale);
+    ``on_nonfinite: skip`` would count those as divergence and stop the run."""
+    if spec.train.precision == "fp16" and spec.train.on_nonfinite == "skip":
+        return [("train.on_nonfinite", "'skip' cannot be combined with train.precision: fp16, whose loss scaling skips such updates itself; use 'stop', or precision bf16")]
+    return []
+
+
+CHECKS = (gradient_penalty_given_twice, penalty_listed_twice, unconstrained_critic, fp16_skipping_twice)
 
 
 def check_experiment(spec: Experiment) -> Problems:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from pathlib import Path
@@ -9,8 +10,8 @@ from typing import Any, Sequence
 
 import torch
 
+from ganparts import acceleration, distributed
 from ganparts import checkpoint as ckpt
-from ganparts import distributed
 from ganparts.blocks.attention import attention_blocks
 from ganparts.callbacks import Callback
 from ganparts.data import ImageSet, load_images
@@ -90,10 +91,15 @@ class Trainer:
         if ranks.enabled:  # each rank its own shard, and its own noise and batches
             self.images, self.labels = self.images[ranks.rank :: ranks.world_size], self.labels[ranks.rank :: ranks.world_size]
             torch.manual_seed(distributed.rank_seed(spec.seed, ranks))
-        # The networks as trained: under DDP these average gradients over ranks. Calls that need no
-        # gradient averaging (G under no_grad, D with frozen weights) use the plain modules.
-        self.ddp_generator = distributed.data_parallel(self.generator, ranks, self.device)
-        self.ddp_discriminator = distributed.data_parallel(self.discriminator, ranks, self.device)
+        # How train_step calls the networks: "synced" calls average gradients over ranks (DDP),
+        # "local" ones need no averaging (G under no_grad, D with frozen weights). Both are
+        # compiled with train.compile; checkpoints and the EMA use the plain modules.
+        train = spec.train
+        acceleration.check(compile=train.compile, precision=train.precision, device=self.device, has_penalties=bool(self.penalties))
+        compiled = functools.partial(acceleration.maybe_compile, enabled=train.compile)
+        self.synced_g, self.synced_d = (compiled(distributed.data_parallel(m, ranks, self.device)) for m in (self.generator, self.discriminator))
+        self.local_g, self.local_d = (compiled(self.generator), compiled(self.discriminator)) if ranks.enabled else (self.synced_g, self.synced_d)
+        self.scaler_d, self.scaler_g = (acceleration.grad_scaler(self.device, train.precision) for _ in range(2))
         self.step = 0
         self._pending: list[tuple[int, dict[str, torch.Tensor], float]] = []
 
@@ -113,32 +119,41 @@ class Trainer:
 
         Returns detached scalar tensors (no host sync): ``d_loss``, ``g_loss``, ``d_real``, ``d_fake``.
         """
-        G, D, loss = self.generator, self.discriminator, self.loss
-        D.requires_grad_(True)
+        loss = self.loss
+        self.discriminator.requires_grad_(True)
         for chunk in real.chunk(self.spec.optim.d_steps):
-            with torch.no_grad():
-                fake = G(self.noise(chunk.shape[0]))
-            real_logits, fake_logits = self.ddp_discriminator(chunk), self.ddp_discriminator(fake)
-            d_loss = loss.d_loss(real_logits, fake_logits)
-            for penalty in self.penalties:
-                d_loss = d_loss + penalty(discriminator=D, real=chunk, fake=fake)
-            self.opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            self.guard.step(self.opt_d, d_loss)
+            with torch.no_grad(), self._autocast():
+                fake = self.local_g(self.noise(chunk.shape[0]))
+            with self._autocast():
+                real_logits, fake_logits = self.synced_d(chunk), self.synced_d(fake)
+            d_loss = loss.d_loss(real_logits.float(), fake_logits.float())
+            for penalty in self.penalties:  # eager and float32: double backward does not go through torch.compile
+                d_loss = d_loss + penalty(discriminator=self.discriminator, real=chunk, fake=fake.float())
+            self._update(self.opt_d, self.scaler_d, d_loss)
 
-        D.requires_grad_(False)  # the G step needs gradients through D, not for D's weights
-        fake_logits = D(self.ddp_generator(self.noise(chunk.shape[0])))
-        g_loss = loss.g_loss(fake_logits, D(chunk) if loss.g_needs_real_logits else None)
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.guard.step(self.opt_g, g_loss)
+        self.discriminator.requires_grad_(False)  # the G step needs gradients through D, not for D's weights
+        with self._autocast():
+            fake_logits = self.local_d(self.synced_g(self.noise(chunk.shape[0])))
+            real_for_g = self.local_d(chunk).float() if loss.g_needs_real_logits else None
+        g_loss = loss.g_loss(fake_logits.float(), real_for_g)
+        self._update(self.opt_g, self.scaler_g, g_loss)
         self.ema.update(self.step + 1)
         return {
             "d_loss": d_loss.detach(),
             "g_loss": g_loss.detach(),
-            "d_real": real_logits.detach().mean(),
-            "d_fake": fake_logits.detach().mean(),
+            "d_real": real_logits.detach().float().mean(),
+            "d_fake": fake_logits.detach().float().mean(),
         } | self.guard.step_logs(self.device)
+
+    def _update(self, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, loss: torch.Tensor) -> None:
+        """One optimiser step on ``loss`` (scaled for fp16; the scaler passes through otherwise),
+        unless ``on_nonfinite: skip`` finds the loss or a gradient non-finite."""
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        self.guard.step(optimizer, loss, apply=lambda: (scaler.step(optimizer), scaler.update()))
+
+    def _autocast(self):
+        return acceleration.autocast(self.device, self.spec.train.precision)
 
     # --- the loop ----------------------------------------------------------------------
 
@@ -244,6 +259,8 @@ class Trainer:
             "optim_g": {"param_groups": self.opt_g.state_dict()["param_groups"]},
             "optim_d": {"param_groups": self.opt_d.state_dict()["param_groups"]},
         }
+        if self.scaler_d.is_enabled():
+            state["grad_scalers"] = {"d": self.scaler_d.state_dict(), "g": self.scaler_g.state_dict()}
         if self.ranks.enabled:
             tensors |= self._rank_rng_states()
             state["rank_fingerprints"] = self._rank_fingerprints()
@@ -277,6 +294,9 @@ class Trainer:
                 module.load_state_dict(checkpoint.group(prefix))
             for prefix, opt in (("optim_g", self.opt_g), ("optim_d", self.opt_d)):
                 opt.load_state_dict(_optimizer_state(checkpoint, prefix))
+            for name, scaler in (("d", self.scaler_d), ("g", self.scaler_g)):
+                if name in checkpoint.state.get("grad_scalers", {}):
+                    scaler.load_state_dict(checkpoint.state["grad_scalers"][name])
         except (RuntimeError, KeyError, ValueError) as err:
             raise ckpt.CheckpointError(f"{checkpoint.path}: does not match this spec's networks ({_first_line(err)})") from None
         self.fixed_noise = checkpoint.tensors["fixed_noise"].to(self.device)

@@ -21,7 +21,7 @@ from ganparts.specfile import load_spec, parse_spec_text, spec_to_data, validate
 from ganparts.train import Trainer, resolve_device
 
 # Schedule fields a resumed run may change; everything else must match the checkpoint.
-RESUMABLE_CHANGES = {"steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "eval_every", "on_nonfinite"}
+RESUMABLE_CHANGES = {"steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "eval_every", "on_nonfinite", "compile"}
 
 
 def add_commands(commands) -> None:
