@@ -15,16 +15,11 @@ TARGET = 1.03
 def run(*, quick: bool) -> dict:
     torch.manual_seed(0)
     trainer = Trainer(spec("sagan"))
-    spec_ = trainer.spec
-    plain = {}
-    for name, fused in (("plain, seed-style attention", False), ("plain, ganparts' attention kernels", True)):
-        net = PlainSAGAN(
-            trainer.images, z_dim=spec_.model.z_dim, width=spec_.model.generator.width, batch_size=spec_.data.batch_size,
-            g_lr=spec_.optim.g_lr, d_lr=spec_.optim.d_lr, ema_decay=spec_.train.ema_decay, fused=fused,
-        )
-        net.load_from(trainer)  # same weights, so both sides do the same arithmetic
-        plain[name] = net
-    steps = spec_.train.log_every  # one log flush per timed chunk, as in a real run
+    plain = {
+        "plain, seed-style attention": PlainSAGAN.like(trainer, fused=False),
+        "plain, ganparts' attention kernels": PlainSAGAN.like(trainer, fused=True),
+    }  # same weights, so both sides do the same arithmetic
+    steps = trainer.spec.train.log_every  # one log flush per timed chunk, as in a real run
     variants = {"ganparts Trainer.fit": timed_fit(trainer, steps)} | {name: (lambda net=net: net.train(steps)) for name, net in plain.items()}
     results = interleaved(variants, rounds=5 if quick else 11, warmup=1)
 
@@ -35,7 +30,7 @@ def run(*, quick: bool) -> dict:
         if name in plain:
             targets.append({"name": f"ganparts / {name}", "value": r, "target": f"≤ {TARGET}", "met": r <= TARGET})
     return {
-        "title": "1. Framework overhead (default SAGAN spec, batch 64, one training step incl. batch sampling, EMA, logging)",
+        "title": f"1. Framework overhead (default SAGAN spec, batch {trainer.spec.data.batch_size}, one training step incl. batch sampling, EMA, logging)",
         "headers": ["loop", "ms/step", "spread", "steps/s", "ganparts / this"],
         "rows": rows,
         "targets": targets,

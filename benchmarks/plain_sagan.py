@@ -107,6 +107,17 @@ class PlainSAGAN:
                 self.losses.append((self.step, d_loss.item(), g_loss.item()))
         return (time.perf_counter() - start) / steps
 
+    @classmethod
+    def like(cls, trainer, *, fused: bool) -> "PlainSAGAN":
+        """The same networks, hyper-parameters, data and weights as a ganparts Trainer."""
+        spec = trainer.spec
+        net = cls(
+            trainer.images, z_dim=spec.model.z_dim, width=spec.model.generator.width, batch_size=spec.data.batch_size,
+            g_lr=spec.optim.g_lr, d_lr=spec.optim.d_lr, ema_decay=spec.train.ema_decay, fused=fused,
+        )
+        net.load_from(trainer)
+        return net
+
     def load_from(self, trainer) -> None:
         """Copy a ganparts Trainer's generator, EMA generator and discriminator in (same layout, same order)."""
         for mine, theirs in ((self.G, trainer.generator), (self.G_ema, trainer.ema.shadow), (self.D, trainer.discriminator)):

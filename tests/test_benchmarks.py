@@ -18,8 +18,7 @@ def state_diff(a: torch.nn.Module, b: torch.nn.Module) -> float:
 def test_plain_loop_trains_to_exactly_the_trainers_weights(tiny_spec, mnist5k):
     torch.manual_seed(0)
     trainer = Trainer(tiny_spec(**{"train.steps": "5"}), data=mnist5k)
-    plain = PlainSAGAN(trainer.images, z_dim=16, width=8, batch_size=8, fused=True)
-    plain.load_from(trainer)
+    plain = PlainSAGAN.like(trainer, fused=True)
     torch.manual_seed(1)
     trainer.fit()
     torch.manual_seed(1)
