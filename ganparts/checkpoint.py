@@ -27,7 +27,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ganparts.errors import UserError
+from ganparts.errors import UserError, first_line
 
 FORMAT_VERSION = 1
 TENSORS, STATE, SPEC = "tensors.safetensors", "state.json", "spec.yaml"
@@ -174,7 +174,7 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> Checkpoin
     try:
         state = json.loads((path / STATE).read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
-        raise CheckpointError(f"{path / STATE}: corrupt ({_first_line(err)})") from None
+        raise CheckpointError(f"{path / STATE}: corrupt ({first_line(err)})") from None
     version = state.get("format_version") if isinstance(state, dict) else None
     if not isinstance(version, int) or not isinstance(state.get("step"), int):
         raise CheckpointError(f"{path / STATE}: not a ganparts checkpoint state (no format_version/step)")
@@ -189,7 +189,7 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> Checkpoin
     try:
         tensors = load_file(str(path / TENSORS), device=str(device))
     except (SafetensorError, OSError, ValueError) as err:
-        raise CheckpointError(f"{path / TENSORS}: corrupt or truncated ({_first_line(err)})") from None
+        raise CheckpointError(f"{path / TENSORS}: corrupt or truncated ({first_line(err)})") from None
     try:
         spec_text = (path / SPEC).read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
@@ -230,10 +230,6 @@ def _sha256(path: Path, *, fsync: bool = False) -> str:
         if fsync:
             os.fsync(f.fileno())
     return digest.hexdigest()
-
-
-def _first_line(err: Exception) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def _fsync_path(path: Path) -> None:

