@@ -73,8 +73,12 @@ def test_sample_npz_and_png(trained_run, tmp_path):
 def test_same_seed_same_samples(trained_run, tmp_path):
     run, _ = trained_run
     for name in ("a", "b"):
-        run_cli("sample", run, "--n", "5", "--seed", "3", "--out", tmp_path / f"{name}.npz")
-    assert np.array_equal(np.load(tmp_path / "a.npz")["images"], np.load(tmp_path / "b.npz")["images"])
+        result = run_cli("sample", run, "--n", "5", "--seed", "3", "--out", tmp_path / f"{name}.npz")
+        assert result.returncode == 0, result.stderr
+    a, b = (np.load(tmp_path / f"{name}.npz")["images"].astype(int) for name in ("a", "b"))
+    # Same latents, same weights. Across processes oneDNN/MKL promise no bitwise-equal float
+    # results (once, in a full suite run, one pixel's rounding differed), so allow ±1 on a few pixels.
+    assert np.abs(a - b).max() <= 1 and (a != b).mean() < 0.01
 
 
 @pytest.mark.parametrize("network", ["G", "D"])

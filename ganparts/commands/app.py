@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import signal
 import socket
 import subprocess
 import sys
@@ -37,10 +38,14 @@ def app(args) -> int:
     if not port_is_free(port):
         raise UserError(f"--port {port}: already in use on {HOST}; choose another, or leave --port out to pick a free one")
     print(f"ganparts: the app is at http://{HOST}:{port} (runs in {runs}); Ctrl+C stops it", flush=True)
+    # Ctrl+C and SIGTERM stop the app even where SIGINT arrived ignored (a shell script's
+    # background job, nohup): Python then installs no KeyboardInterrupt handler of its own.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     process = subprocess.Popen(streamlit_command(script, port=port), env=child_env(**{RUNS_ENV: str(runs)}))
     try:
         return process.wait()
-    except KeyboardInterrupt:  # Ctrl+C (or SIGINT to this process alone): shut Streamlit down too
+    except KeyboardInterrupt:  # shut Streamlit down too
         process.terminate()
         process.wait()
         return 0
