@@ -98,6 +98,9 @@ def markdown(summary: dict[str, Any], budget_minutes: float) -> str:
     lines += ["| model | " + " | ".join(titles) + " |", "|---" * (1 + len(METRICS)) + "|"]
     for variant, v in summary["variants"].items():
         lines.append(f"| {variant} | " + " | ".join(_cell(v["equal_steps"][k], d, s) for k, (_, d, s) in METRICS.items()) + " |")
+    lines += ["", "FID of each seed at equal time: " + "; ".join(
+        f"{variant} " + ", ".join(f"{fid:.1f}" for fid in v["equal_time"]["fid"]["values"]) for variant, v in summary["variants"].items()
+    ) + "."]
     floor = summary["held_out_floor"]
     lines += ["", f"Floor (held-out real digits vs training digits, n={floor['n']}): FID {floor['fid']:.2f}, "
               f"KID {floor['kid_mean']:.2f}, IS {floor['is_mean']:.2f}, precision {floor['precision']:.3f}, recall {floor['recall']:.3f}."]
@@ -116,7 +119,8 @@ def _p(p: float | None) -> str:
 
 
 def save_fid_curves(runs: Sequence[StudyRun], path: Path) -> Path:
-    """FID against step and against minutes of training: one thin line per seed, the mean thick."""
+    """FID against step and against minutes of training: one thin line per seed, the median thick
+    (a seed that collapsed would drag a mean into the empty space between the modes)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -132,7 +136,7 @@ def save_fid_curves(runs: Sequence[StudyRun], path: Path) -> Path:
             for x, y in curves:
                 axis.plot(x, y, color=colour, alpha=0.3, linewidth=0.8)
             grid = np.linspace(max(x[0] for x, _ in curves), min(x[-1] for x, _ in curves), 50)
-            axis.plot(grid, np.mean([np.interp(grid, x, y) for x, y in curves], axis=0), color=colour, linewidth=2, label=variant)
+            axis.plot(grid, np.median([np.interp(grid, x, y) for x, y in curves], axis=0), color=colour, linewidth=2, label=variant)
     axes[0].set(xlabel="generator step", ylabel="FID (log scale)", yscale="log", title="FID vs steps")
     axes[1].set(xlabel="minutes of training", yscale="log", title="FID vs wall-clock time")
     axes[1].legend(fontsize=8)
