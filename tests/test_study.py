@@ -47,6 +47,7 @@ def test_the_report_compares_at_equal_steps_and_equal_time(study):
     assert 0 <= summary["tests"]["sagan_mnist"]["equal_steps"]["fid"]["p"] <= 1  # FID always differs between runs
     report = (study / "report.md").read_text()
     assert "Equal time" in report and "Equal steps" in report and "Welch" in report
+    assert "FID of each seed at equal time: dcgan_mnist " in report
     assert (study / "fid_curves.png").stat().st_size > 0 and (study / "samples.png").stat().st_size > 0
 
 
