@@ -16,8 +16,8 @@ updates were skipped; a long run of skipped steps means the run cannot recover, 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -50,9 +50,9 @@ class NonFiniteGuard:
         self.skipped = 0  # updates skipped in the current step
         self.skipped_in_a_row = 0  # steps with a skipped update, up to the last flushed row
 
-    def step(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, apply: Callable[[], Any] | None = None) -> None:
-        """``apply()`` (default ``optimizer.step()``), unless skip mode finds the loss or a gradient non-finite."""
-        apply = apply or optimizer.step
+    def step(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, apply: Callable[[], Any]) -> None:
+        """``apply()`` — the update of ``optimizer``'s parameters, through a loss scaler or not —
+        unless skip mode finds the loss or one of ``optimizer``'s gradients non-finite."""
         if self.mode == "stop":
             apply()
             return
