@@ -36,19 +36,17 @@ def peak_bytes(fn) -> int:
     return peak
 
 
-def sdpa_dispatched(block: SelfAttention2d, x: torch.Tensor) -> torch.Tensor:
-    """The block computed through F.scaled_dot_product_attention as torch dispatches it for SAGAN's shapes."""
+def sdpa(block: SelfAttention2d, x: torch.Tensor, *, pad_to_value_width: bool = False) -> torch.Tensor:
+    """The block computed through F.scaled_dot_product_attention, as torch dispatches it for
+    SAGAN's shapes; or with queries and keys zero-padded to the value width
+    (``pad_to_value_width``): the zeros add nothing to q·k, and equal widths let CPU SDPA use
+    its fused (flash) kernel, which never holds the map."""
     q, k, v = (rearrange(t, "b c x y -> b 1 (x y) c") for t in project(x, block.query, block.key, block.value))
-    out = F.scaled_dot_product_attention(q, k, v, scale=1.0)
-    return x + block.gamma * rearrange(out, "b 1 (x y) c -> b c x y", x=x.shape[-2])
-
-
-def sdpa_fused(block: SelfAttention2d, x: torch.Tensor) -> torch.Tensor:
-    """The same with queries and keys zero-padded to the value width: the zeros add nothing to
-    q·k, and equal widths let CPU SDPA use its fused (flash) kernel, which never holds the map."""
-    q, k, v = (rearrange(t, "b c x y -> b 1 (x y) c") for t in project(x, block.query, block.key, block.value))
-    pad = v.shape[-1] - q.shape[-1]
-    out = F.scaled_dot_product_attention(F.pad(q, (0, pad)), F.pad(k, (0, pad)), v, scale=1.0)
+    if pad_to_value_width:  # padded copies as temporaries: freed before the residual add, not held to the end
+        pad = v.shape[-1] - q.shape[-1]
+        out = F.scaled_dot_product_attention(F.pad(q, (0, pad)), F.pad(k, (0, pad)), v, scale=1.0)
+    else:
+        out = F.scaled_dot_product_attention(q, k, v, scale=1.0)
     return x + block.gamma * rearrange(out, "b 1 (x y) c -> b c x y", x=x.shape[-2])
 
 
@@ -62,8 +60,8 @@ def memory_rows(*, quick: bool) -> list[list]:
             m.gamma.fill_(0.5)
     methods = {
         "explicit N×N map (seed-style bmm + softmax)": naive,
-        "F.scaled_dot_product_attention, as dispatched": lambda x: sdpa_dispatched(block, x),
-        "SDPA fused kernel (q, k zero-padded to e)": lambda x: sdpa_fused(block, x),
+        "F.scaled_dot_product_attention, as dispatched": lambda x: sdpa(block, x),
+        "SDPA fused kernel (q, k zero-padded to e)": lambda x: sdpa(block, x, pad_to_value_width=True),
         "ganparts SelfAttention2d": block,
     }
     x = torch.randn(MEMORY_BATCH, MEMORY_CHANNELS, 28, 28)
