@@ -6,7 +6,7 @@ import torch
 
 from benchmarks.common import ATTENTION, flops_per_step, spec, timed_fit
 from benchmarks.timing import interleaved, median, ratio, spread
-from ganparts.train import Trainer
+from ganparts.training.trainer import Trainer
 
 TARGETS = {"sagan": 1.10, "sagan_pooled": 1.05}
 

@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from ganparts.data import ImageSet, load_images
-from ganparts.specfile import load_spec
-from ganparts.spec import Experiment
-from ganparts.train import Trainer
+from ganparts.data.sources import ImageSet, load_images
+from ganparts.spec.files import load_spec
+from ganparts.spec.experiment import Experiment
+from ganparts.training.trainer import Trainer
 
 SPECS = Path(__file__).resolve().parents[1] / "specs"
 DEFAULT_SPEC = SPECS / "sagan_mnist.yaml"

@@ -47,10 +47,10 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ganparts import checkpoint as ckpt  # noqa: E402
-from ganparts.inference import load_trained  # noqa: E402
-from ganparts.rundir import RunDir  # noqa: E402
-from ganparts.specfile import read_spec_data  # noqa: E402
+from ganparts.runs import checkpoints as ckpt  # noqa: E402
+from ganparts.analysis.inference import load_trained  # noqa: E402
+from ganparts.runs.layout import RunDir  # noqa: E402
+from ganparts.spec.files import read_spec_data  # noqa: E402
 
 SPEC = ROOT / "specs" / "sagan_mnist.yaml"
 TINY = {

@@ -28,10 +28,10 @@ CONFIGS = {
 def measure(overrides: list[str]) -> dict:
     """Run in a child process: estimate, then the real peak of three steps."""
     sys.path.insert(0, str(ROOT))
-    from ganparts.data import load_images
-    from ganparts.resources import estimate_resources
-    from ganparts.specfile import load_spec
-    from ganparts.train import Trainer
+    from ganparts.data.sources import load_images
+    from ganparts.training.preflight import estimate_resources
+    from ganparts.spec.files import load_spec
+    from ganparts.training.trainer import Trainer
 
     spec = load_spec(ROOT / "specs" / "sagan_mnist.yaml", ["data.source=mnist-5k", *overrides])
     estimate = estimate_resources(spec)

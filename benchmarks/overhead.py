@@ -7,7 +7,7 @@ import torch
 from benchmarks.common import spec, timed_fit
 from benchmarks.plain_sagan import PlainSAGAN
 from benchmarks.timing import interleaved, median, ratio, spread
-from ganparts.train import Trainer
+from ganparts.training.trainer import Trainer
 
 TARGET = 1.03
 

@@ -13,7 +13,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from benchmarks.common import ATTENTION, spec, timed_fit
-from ganparts.train import Trainer
+from ganparts.training.trainer import Trainer
 
 
 def main(argv: list[str] | None = None) -> None:

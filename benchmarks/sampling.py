@@ -14,7 +14,7 @@ from benchmarks.common import ATTENTION, spec
 from benchmarks.plain_sagan import SelfAttn
 from benchmarks.timing import interleaved, median, spread
 from ganparts.blocks.attention import SelfAttention2d, project
-from ganparts.inference import generate, load_trained
+from ganparts.analysis.inference import generate, load_trained
 from ganparts.models import build_generator
 
 BATCH, MEMORY_BATCH, MEMORY_CHANNELS = 1000, 256, 32  # width 32: the default network's channels at 28×28

@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 
 from benchmarks.common import spec
-from ganparts.callbacks import Callback
+from ganparts.training.callbacks import Callback
 from ganparts.metrics.periodic import PeriodicEval
-from ganparts.train import Trainer
+from ganparts.training.trainer import Trainer
 
 FID_THRESHOLDS = (400, 200, 100, 50, 25)
 EVAL_EVERY, EVAL_IMAGES = 100, 2000

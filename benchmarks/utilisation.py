@@ -11,7 +11,7 @@ import torch
 from benchmarks import attention_overhead
 from benchmarks.common import ATTENTION, flops_per_step, spec, timed_fit
 from benchmarks.timing import interleaved, matmul_flops_per_s, median, ratio
-from ganparts.train import Trainer
+from ganparts.training.trainer import Trainer
 
 TARGET = 0.5
 OPTIONS = {"fp32, eager (default)": [], "train.compile: true": ["train.compile=true"], "train.precision: bf16": ["train.precision=bf16"]}

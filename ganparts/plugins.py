@@ -39,9 +39,9 @@ DISTRIBUTION = "ganparts"
 BUILTIN_PLUGINS = (
     "ganparts.blocks.attention",
     "ganparts.blocks.norm",
-    "ganparts.losses",
+    "ganparts.blocks.losses",
     "ganparts.models.dcgan",
-    "ganparts.data",
+    "ganparts.data.sources",
     "ganparts.metrics.features",
 )
 

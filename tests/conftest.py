@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganparts.data import load_images
+from ganparts.data.sources import load_images
 from ganparts.plugins import default_registry
-from ganparts.specfile import load_spec
+from ganparts.spec.files import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"

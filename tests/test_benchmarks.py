@@ -6,7 +6,7 @@ import torch
 from benchmarks.plain_sagan import PlainSAGAN, SelfAttn
 from benchmarks.sampling import peak_bytes
 from benchmarks.timing import interleaved
-from ganparts.train import Trainer
+from ganparts.training.trainer import Trainer
 
 
 def state_diff(a: torch.nn.Module, b: torch.nn.Module) -> float:

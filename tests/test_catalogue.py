@@ -8,7 +8,7 @@ import torch
 
 from ganparts.models import IMAGE_SHAPE, build_discriminator, build_generator
 from ganparts.plugins import default_registry
-from ganparts.specfile import load_spec
+from ganparts.spec.files import load_spec
 
 REGISTRY = default_registry()
 

@@ -12,8 +12,8 @@ import pytest
 
 from ganparts import plugins
 from ganparts.plugins import BUILTIN_PLUGINS, get_plugin_manager, load_plugins
-from ganparts.spec import json_schema
-from ganparts.specfile import load_spec
+from ganparts.spec.experiment import json_schema
+from ganparts.spec.files import load_spec
 from tests.conftest import SPECS, make_distribution, run_cli
 
 SPEC = """
@@ -168,7 +168,7 @@ def test_builtin_catalogue():
     assert registry.list("loss") == ["hinge", "lsgan", "ns", "wgan-gp"]
     assert {"mnist", "mnist-5k", "auto"} <= set(registry.list("dataset"))
     assert registry.list("penalty") == ["gp"]
-    assert report(loaded, "ganparts.losses").blocks == {"loss": ("hinge", "lsgan", "ns", "wgan-gp"), "penalty": ("gp",)}
+    assert report(loaded, "ganparts.blocks.losses").blocks == {"loss": ("hinge", "lsgan", "ns", "wgan-gp"), "penalty": ("gp",)}
 
 
 def test_importing_ganparts_registers_nothing():
@@ -242,7 +242,7 @@ def test_autoload_switch(value, enabled, site, monkeypatch):
 
 
 def test_reset_reloads_the_process_wide_registry_and_spec_model(site):
-    from ganparts.spec import spec_model
+    from ganparts.spec.experiment import spec_model
 
     before = spec_model()
     make_distribution(site, "gp_late", BROKEN["hook_raises"][0].replace('raise RuntimeError("boom after one registration")', ""))

@@ -4,9 +4,9 @@ import streamlit as st
 
 from appkit import common
 from appkit.pictures import clickable_picture, metric_chart, show_picture
-from ganparts.probe import probe_attention
-from ganparts.rundir import RunDir
-from ganparts.runs import checkpoint_steps
+from ganparts.analysis.probe import probe_attention
+from ganparts.runs.layout import RunDir
+from ganparts.runs.listing import checkpoint_steps
 
 NETWORKS = {"G": "generator (on the digit it draws)", "D": "discriminator (on the digit it judges)"}
 X, Y, CLICK = "attn.x", "attn.y", "attn.click"

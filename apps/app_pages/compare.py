@@ -5,9 +5,9 @@ import streamlit as st
 
 from appkit import common
 from appkit.pictures import metric_chart, show_picture
-from ganparts.rundir import RunDir
-from ganparts.runs import curves, list_runs, read_evaluation, spec_differences, step_of
-from ganparts.specfile import read_spec_data
+from ganparts.runs.layout import RunDir
+from ganparts.runs.listing import curves, list_runs, read_evaluation, spec_differences, step_of
+from ganparts.spec.files import read_spec_data
 
 st.title("Compare runs")
 runs = {r.name: r for r in list_runs(common.runs_root())}

@@ -4,9 +4,9 @@ import streamlit as st
 
 from appkit import common
 from appkit.pictures import show_picture
-from ganparts.inference import generate, interpolate
-from ganparts.runs import checkpoint_steps
-from ganparts.viz import grid_image, png_bytes
+from ganparts.analysis.inference import generate, interpolate
+from ganparts.runs.listing import checkpoint_steps
+from ganparts.analysis.pictures import grid_image, png_bytes
 
 st.title("Samples")
 st.write("Digits from a trained run's EMA generator. The same seed always gives the same digits.")

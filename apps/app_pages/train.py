@@ -9,11 +9,11 @@ import streamlit as st
 from appkit import common
 from appkit.common import BUILT_SPEC, CURRENT_RUN, TRAIN_SOURCE
 from appkit.pictures import metric_chart, show_picture
-from ganparts import jobs
+from ganparts.runs import jobs
 from ganparts.errors import UserError
-from ganparts.rundir import RunDir
-from ganparts.runs import checkpoint_steps, list_runs, new_run_path, run_path, step_of, suggest_run_name
-from ganparts.specfile import SpecError, load_spec, parse_spec_bytes, spec_to_data, validate_spec
+from ganparts.runs.layout import RunDir
+from ganparts.runs.listing import checkpoint_steps, list_runs, new_run_path, run_path, step_of, suggest_run_name
+from ganparts.spec.files import SpecError, load_spec, parse_spec_bytes, spec_to_data, validate_spec
 
 SOURCES = {"example": "an example", "build": "the Build page", "upload": "a file"}
 REFRESH_S = 2.0

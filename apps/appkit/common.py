@@ -7,12 +7,12 @@ from pathlib import Path
 import streamlit as st
 from PIL import Image, ImageDraw
 
-from ganparts.data import ImageSet
-from ganparts.inference import TrainedGAN, load_trained
+from ganparts.data.sources import ImageSet
+from ganparts.analysis.inference import TrainedGAN, load_trained
 from ganparts.plugins import default_registry, plugin_reports
-from ganparts.probe import held_out_digits
+from ganparts.analysis.probe import held_out_digits
 from ganparts.registry import Registry
-from ganparts.runs import RunInfo, default_runs_root, list_runs
+from ganparts.runs.listing import RunInfo, default_runs_root, list_runs
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_SPECS = PROJECT_ROOT / "specs"

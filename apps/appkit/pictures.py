@@ -11,7 +11,7 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from ganparts.runs import curves
+from ganparts.runs.listing import curves
 
 QUERY_MARKER = "#00e5ff"  # cyan stands out on grey digits and on the inferno colour map
 

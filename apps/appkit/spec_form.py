@@ -1,4 +1,4 @@
-"""Widgets for an experiment spec, made from the spec models (see ganparts.forms).
+"""Widgets for an experiment spec, made from the spec models (see ganparts.spec.forms).
 
 Every widget's key is ``spec:`` plus its field path, with the chosen block kind in
 brackets (``spec:model.generator[dcgan].width``) so switching a block's kind starts
@@ -15,7 +15,7 @@ from typing import Any
 import streamlit as st
 from pydantic import BaseModel
 
-from ganparts.forms import FormField, block_defaults, describe_fields
+from ganparts.spec.forms import FormField, block_defaults, describe_fields
 from ganparts.plugins import BUILTIN_PLUGINS
 from ganparts.registry import Registry
 

@@ -14,7 +14,7 @@ from typing import Iterable
 import torch
 from torch import nn
 
-from ganparts.data import ImageSet, load_images
+from ganparts.data.sources import ImageSet, load_images
 from ganparts.metrics.features import FeatureExtractor
 from ganparts.metrics.fid import frechet_distance
 from ganparts.metrics.inception_score import inception_score
@@ -134,8 +134,8 @@ def evaluate_run(
     """
     import json
 
-    from ganparts import checkpoint as ckpt
-    from ganparts.inference import load_trained
+    from ganparts.runs import checkpoints as ckpt
+    from ganparts.analysis.inference import load_trained
 
     gan = load_trained(path, device=device, registry=registry)
     state = json.loads((gan.checkpoint / ckpt.STATE).read_text(encoding="utf-8"))

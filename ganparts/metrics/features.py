@@ -26,7 +26,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ganparts.data import ImageSet, load_images
+from ganparts.data.sources import ImageSet, load_images
 from ganparts.hookspecs import hookimpl
 
 log = logging.getLogger("ganparts")
@@ -188,7 +188,7 @@ def mnist_cnn(source: str, *, root: str | Path | None = None, download: bool = T
 
     Args:
         source: a dataset name (``mnist``, ``mnist-5k``; ``auto`` resolves to the one it loads).
-        root, download: where full MNIST lives and whether it may be downloaded (see ganparts.data).
+        root, download: where full MNIST lives and whether it may be downloaded (see ganparts.data.sources).
     """
     if source == "auto":
         source = load_images(source, root=root, download=download, registry=registry).source

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ganparts.callbacks import Callback
+from ganparts.training.callbacks import Callback
 from ganparts.metrics.evaluate import DEFAULT_FEATURE, RealReference, evaluate_generator, load_extractor, real_reference
 
 if TYPE_CHECKING:
-    from ganparts.train import Trainer
+    from ganparts.training.trainer import Trainer
 
 log = logging.getLogger("ganparts")
 

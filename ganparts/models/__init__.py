@@ -10,7 +10,7 @@ IMAGE_SHAPE = (1, 28, 28)  # MNIST: channels, height, width
 
 
 def build_generator(spec, registry: Registry | None = None) -> nn.Module:
-    """The generator ``spec.model.generator`` describes (``spec`` is an :class:`~ganparts.spec.Experiment`)."""
+    """The generator ``spec.model.generator`` describes (``spec`` is an :class:`~ganparts.spec.experiment.Experiment`)."""
     return _build("generator", spec, registry, z_dim=spec.model.z_dim)
 
 
@@ -21,7 +21,7 @@ def build_discriminator(spec, registry: Registry | None = None) -> nn.Module:
 
 def _build(kind: str, spec, registry: Registry | None, **context) -> nn.Module:
     from ganparts.plugins import default_registry
-    from ganparts.specfile import SpecError
+    from ganparts.spec.files import SpecError
 
     registry = registry or default_registry()
     try:

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ganparts.blocks.base import Block
+from ganparts.spec.markers import Block
 
 
 class NetworkSpec(BaseModel):

@@ -13,7 +13,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from ganparts.blocks.base import Block
+from ganparts.spec.markers import Block
 from ganparts.blocks.norm import BatchNormSpec, NoNormSpec, maybe_spectral_norm
 from ganparts.hookspecs import hookimpl
 from ganparts.models.base import NetworkSpec

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from ganparts.blocks.attention import AttentionBlock, AttentionSpec
 from ganparts.hookspecs import hookimpl
-from ganparts.losses import AdversarialLoss, Penalty
+from ganparts.blocks.losses import AdversarialLoss, Penalty
 
 # --- attention ---------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from ganparts import jobs
+from ganparts.runs import jobs
 from tests.conftest import ROOT, SPECS, run_cli, tiny_overrides
 
 APP = ROOT / "apps" / "streamlit_app.py"

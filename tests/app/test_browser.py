@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ganparts.commands.app import find_app, streamlit_command
-from ganparts.jobs import child_env
+from ganparts.cli.app import find_app, streamlit_command
+from ganparts.runs.jobs import child_env
 from tests.conftest import ROOT, SPECS
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -82,6 +82,9 @@ def served_app(tmp_path_factory):
 def test_a_first_time_user_builds_trains_and_sees_where_a_pixel_attends(browser, served_app):
     from playwright.sync_api import expect
 
+    # A wait limit, not a speed requirement: the first page loads torch and can take many
+    # seconds on a busy 2-core machine, past Playwright's 5 s default.
+    expect.set_options(timeout=60_000)
     url, runs = served_app
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1500, "height": 2000})

@@ -2,8 +2,8 @@
 
 import yaml
 
-from ganparts.specfile import load_spec, spec_to_data
-from ganparts.summary import network_tables
+from ganparts.spec.files import load_spec, spec_to_data
+from ganparts.analysis.summary import network_tables
 from tests.conftest import SPECS
 
 G = "spec0:model.generator[dcgan]"

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from ganparts import plugins
-from ganparts.specfile import load_spec
+from ganparts.spec.files import load_spec
 from tests.conftest import make_distribution
 
 GATE = '''

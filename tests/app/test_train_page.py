@@ -2,8 +2,8 @@
 
 import pytest
 
-from ganparts import jobs
-from ganparts.specfile import load_spec, spec_to_data
+from ganparts.runs import jobs
+from ganparts.spec.files import load_spec, spec_to_data
 from tests.app.conftest import APP, captions
 from tests.conftest import SPECS, tiny_overrides
 

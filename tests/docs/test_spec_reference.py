@@ -5,7 +5,7 @@ import re
 from pydantic import BaseModel
 
 from ganparts.registry import KINDS
-from ganparts.spec import Experiment
+from ganparts.spec.experiment import Experiment
 from tests.conftest import ROOT
 
 DOC = (ROOT / "docs" / "spec.md").read_text()

@@ -6,7 +6,7 @@ import scipy.linalg
 import torch
 from torchvision.transforms.functional import gaussian_blur
 
-from ganparts.data import load_images
+from ganparts.data.sources import load_images
 from ganparts.metrics.evaluate import FeatureSet, featurise_images, real_reference
 from ganparts.metrics.fid import frechet_distance
 from ganparts.metrics.inception_score import inception_score

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from ganparts.data import ImageSet, load_images
+from ganparts.data.sources import ImageSet, load_images
 from ganparts.metrics.features import MnistCNN, accuracy, cache_path, load_cached, mnist_cnn, random_affine, train_mnist_cnn
 
 

@@ -2,11 +2,11 @@ import math
 
 import torch
 
-from ganparts.checkpoint import latest_checkpoint
+from ganparts.runs.checkpoints import latest_checkpoint
 from ganparts.metrics.evaluate import METRICS
 from ganparts.metrics.periodic import PeriodicEval
-from ganparts.rundir import RunDir
-from ganparts.train import Trainer
+from ganparts.runs.layout import RunDir
+from ganparts.training.trainer import Trainer
 
 
 REFERENCES = {}  # real digits featurised once for this module, as ganparts compare does for its runs

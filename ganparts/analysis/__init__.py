@@ -1,0 +1,1 @@
+"""Looking at networks without training them: load a trained run, generate, probe attention, draw pictures."""

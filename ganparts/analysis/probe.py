@@ -1,0 +1,87 @@
+"""Where a trained network attends: one image through G or D, every attention layer's map kept.
+
+    probe = probe_attention(gan, "D", image=digit)       # or: probe_attention(gan, "G", seed=3)
+    probe.query("attn14", (14, 10))                       # (28, 28): where pixel x=14, y=10 looks
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from ganparts.analysis import pictures as viz
+from ganparts.data.sources import ImageSet, load_images
+from ganparts.analysis.inference import TrainedGAN, latents
+
+Network = Literal["G", "D"]
+# A loaded network may be shared between threads (the app caches one per checkpoint), and
+# recording attention switches flags on its layers for the length of a forward pass.
+_RECORDING = threading.Lock()
+
+
+@dataclass(frozen=True)
+class LayerAttention:
+    """One layer's map from one forward pass, shaped like :class:`AttentionBlock`'s record."""
+
+    attention_map: torch.Tensor  # b h n m
+    key_grid: tuple[int, int]
+
+
+@dataclass
+class AttentionProbe:
+    """One image and the attention maps one forward pass of ``network`` made for it."""
+
+    network: Network
+    image: torch.Tensor  # (H, W) in [0, 1]: the digit G drew, or the digit D read
+    layers: dict[str, LayerAttention]  # by layer name, in forward order
+
+    @property
+    def side(self) -> int:
+        return self.image.shape[-1]
+
+    def heads(self, layer: str) -> int:
+        return self.layers[layer].attention_map.shape[1]
+
+    def query(self, layer: str, xy: tuple[int, int], *, head: int | None = None) -> torch.Tensor:
+        """(H, W): how much image pixel ``xy`` = (x, y) attends to each place in ``layer``
+        (heads averaged when ``head`` is None); each key's weight fills the patch it covers."""
+        return viz.query_map(self.layers[layer], xy, self.side, head=head)[0]
+
+    def overlay(self, layer: str, xy: tuple[int, int], *, head: int | None = None) -> torch.Tensor:
+        """(H, W, 3) picture: the image with ``xy``'s attention map over it."""
+        return viz.attention_overlay(self.image, self.query(layer, xy, head=head))
+
+
+def probe_attention(gan: TrainedGAN, network: Network, *, seed: int = 0, image: torch.Tensor | None = None) -> AttentionProbe:
+    """Run one image through ``gan``'s generator (``"G"``) or discriminator (``"D"``), keeping maps.
+
+    Args:
+        gan: a loaded run (see :func:`ganparts.analysis.inference.load_trained`).
+        network: ``"G"`` draws a digit from latent ``seed``; ``"D"`` reads ``image`` or, when
+            None, the digit G draws from ``seed``.
+        image: (1, H, W) or (H, W) in [-1, 1], for D only (e.g. a real digit).
+    """
+    device = next(gan.generator.parameters()).device
+    z = latents(gan.spec.model.z_dim, 1, seed=seed).to(device)
+    if network not in ("G", "D"):
+        raise ValueError(f"network {network!r}: expected 'G' or 'D'")
+    with _RECORDING:
+        if network == "G":
+            picture, blocks = viz.attention_maps(gan.generator, z)
+        else:
+            if image is None:
+                with torch.no_grad():
+                    image = gan.generator(z)
+            picture = image.reshape(1, 1, *image.shape[-2:]).float().to(device)
+            _, blocks = viz.attention_maps(gan.discriminator, picture)
+        # Keep this pass's maps, not the layers: the next pass overwrites what they hold.
+        layers = {name: LayerAttention(b.attention_map, b.key_grid) for name, b in blocks.items()}
+    return AttentionProbe(network, viz.to_unit(picture)[0, 0], layers)
+
+
+def held_out_digits(gan: TrainedGAN) -> ImageSet:
+    """Real digits the run did not train on (the test split of its data source), offline."""
+    return load_images(gan.spec.data.source, split="test", root=gan.spec.data.root, download=False)

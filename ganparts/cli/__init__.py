@@ -1,0 +1,50 @@
+"""``ganparts`` command line: ``ganparts <command> --help`` for each command."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from ganparts.errors import UserError
+
+COMMAND_MODULES = (
+    "ganparts.cli.spec",
+    "ganparts.cli.train",
+    "ganparts.cli.sample",
+    "ganparts.cli.plugins",
+    "ganparts.cli.eval",
+    "ganparts.cli.compare",
+    "ganparts.cli.app",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ganparts", description="Interchangeable GAN parts: build, train and inspect GANs from spec files.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_commands(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="ganparts: %(message)s", stream=sys.stderr)
+    try:
+        return args.handler(args) or 0
+    except UserError as err:
+        for line in str(err).splitlines() or [type(err).__name__]:
+            print(f"ganparts: error: {line}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # a second Ctrl-C while training, or one anywhere else
+        print("ganparts: interrupted", file=sys.stderr)
+        return 130
+
+
+def add_spec_options(parser: argparse.ArgumentParser) -> None:
+    """``--set KEY.PATH=VALUE`` overrides, shared by every command that reads a spec."""
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+        help="override a spec field; VALUE is YAML (e.g. --set train.steps=200 --set 'model.generator.attention=[]')",
+    )

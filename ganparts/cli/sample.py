@@ -1,0 +1,96 @@
+"""``sample``, ``attention`` and ``curves``: pictures and arrays from a trained run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ganparts.analysis import pictures as viz
+from ganparts.data.sources import load_images
+from ganparts.errors import UserError
+from ganparts.analysis.inference import generate, load_trained
+from ganparts.runs.layout import RunDir
+from ganparts.training.trainer import resolve_device
+
+
+def add_commands(commands) -> None:
+    p = commands.add_parser("sample", help="generate images from a run's EMA generator (.npz array or .png grid)")
+    p.add_argument("run", type=Path, help="run directory (newest checkpoint) or a checkpoint directory")
+    p.add_argument("--n", type=int, default=64, help="number of images")
+    p.add_argument("--out", type=Path, required=True, help="output .npz (uint8 images, N×28×28) or .png (grid)")
+    p.add_argument("--seed", type=int, default=0, help="latent noise seed")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(handler=sample)
+
+    p = commands.add_parser("attention", help="picture where chosen pixels attend, per attention layer")
+    p.add_argument("run", type=Path, help="run directory or checkpoint directory")
+    p.add_argument("--out", type=Path, required=True, help="output .png")
+    p.add_argument("--network", choices=("G", "D"), default="G", help="generator (on generated digits) or discriminator (on real digits)")
+    p.add_argument("--n", type=int, default=3, help="number of images (rows per layer)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--query", action="append", default=None, metavar="X,Y", help="query pixel (repeatable); default: three spread pixels")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(handler=attention)
+
+    p = commands.add_parser("curves", help="plot a run's losses and attention gammas")
+    p.add_argument("run", type=Path, help="run directory")
+    p.add_argument("--out", type=Path, help="output .png (default: RUN/curves.png)")
+    p.set_defaults(handler=curves)
+
+
+def sample(args) -> int:
+    suffix = args.out.suffix.lower()
+    if suffix not in (".npz", ".png"):
+        raise UserError(f"--out {args.out}: the suffix must be .npz or .png")
+    if args.n <= 0:
+        raise UserError(f"--n {args.n}: must be positive")
+    device = resolve_device(args.device)
+    gan = load_trained(args.run, device=device)
+    images = generate(gan.generator, args.n, seed=args.seed, device=device)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".png":
+        viz.save_grid(images, args.out)
+    else:
+        pixels = ((images.cpu() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)[:, 0].numpy()
+        np.savez_compressed(args.out, images=pixels, step=np.array(gan.step))
+    print(f"ganparts: {args.n} images from {gan.checkpoint} (step {gan.step}) → {args.out}")
+    return 0
+
+
+def attention(args) -> int:
+    device = resolve_device(args.device)
+    gan = load_trained(args.run, device=device)
+    queries = [_parse_query(q) for q in args.query] if args.query else None
+    if args.network == "G":
+        net, inputs = gan.generator, torch.randn(args.n, gan.spec.model.z_dim, generator=torch.Generator().manual_seed(args.seed)).to(device)
+    else:
+        real = load_images(gan.spec.data.source, split="test", root=gan.spec.data.root, download=gan.spec.data.download)
+        net, inputs = gan.discriminator, real.to_float(device)[0][: args.n]
+    output, blocks = viz.attention_maps(net, inputs)
+    if not blocks:
+        raise UserError(f"the {'generator' if args.network == 'G' else 'discriminator'} of {args.run} has no attention layers")
+    images = output if args.network == "G" else inputs
+    viz.save_attention_figure(images, blocks, args.out, queries=queries, title=f"{args.network} attention, step {gan.step}")
+    print(f"ganparts: attention maps of {len(blocks)} layer(s) → {args.out}")
+    return 0
+
+
+def curves(args) -> int:
+    rows = RunDir(args.run).read_metrics()
+    if not rows:
+        raise UserError(f"{args.run}: no metrics.jsonl rows yet")
+    out = viz.save_curves(rows, args.out or args.run / "curves.png")
+    print(f"ganparts: curves of {len(rows)} steps → {out}")
+    return 0
+
+
+def _parse_query(text: str) -> tuple[int, int]:
+    try:
+        x, y = (int(v) for v in text.split(","))
+    except ValueError:
+        raise UserError(f"--query {text!r}: expected X,Y pixel coordinates, e.g. 14,10") from None
+    if not (0 <= x < 28 and 0 <= y < 28):
+        raise UserError(f"--query {text!r}: coordinates must lie in 0..27")
+    return x, y

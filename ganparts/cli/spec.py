@@ -1,0 +1,64 @@
+"""``validate``, ``build`` and ``schema``: look at a spec without training it."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from ganparts.cli import add_spec_options
+from ganparts.training.preflight import require_memory
+from ganparts.models import IMAGE_SHAPE, build_discriminator, build_generator
+from ganparts.spec.experiment import json_schema
+from ganparts.spec.files import dump_spec, load_spec
+from ganparts.analysis.summary import format_table, layer_table
+from ganparts.training.trainer import resolve_device
+
+
+def add_commands(commands) -> None:
+    p = commands.add_parser("validate", help="check a spec file; print it in full with --print")
+    p.add_argument("spec", help="YAML or JSON spec file")
+    p.add_argument("--print", action="store_true", help="print the validated spec with every default filled in")
+    add_spec_options(p)
+    p.set_defaults(handler=validate)
+
+    p = commands.add_parser("build", help="build a spec's networks and print each layer, shape, parameters, origin")
+    p.add_argument("spec")
+    add_spec_options(p)
+    p.set_defaults(handler=build)
+
+    p = commands.add_parser("schema", help="print the JSON Schema of spec files (plugin blocks included)")
+    p.set_defaults(handler=schema)
+
+
+def validate(args) -> int:
+    spec = load_spec(args.spec, args.overrides)
+    estimate = require_memory(spec, resolve_device("auto"))  # also builds both networks, shapes only
+    if args.print:
+        print(dump_spec(spec), end="")
+    else:
+        print(f"{args.spec}: valid ({spec.name}: {spec.model.generator.kind} generator, {spec.model.discriminator.kind} discriminator, loss {spec.loss.kind})")
+        print(f"training needs {estimate.describe()}")
+    return 0
+
+
+def build(args) -> int:
+    spec = load_spec(args.spec, args.overrides)
+    require_memory(spec, resolve_device("auto"))
+    generator, discriminator = build_generator(spec), build_discriminator(spec)
+    for title, net, example in (
+        ("generator", generator, torch.zeros(2, spec.model.z_dim)),
+        ("discriminator", discriminator, torch.zeros(2, *IMAGE_SHAPE)),
+    ):
+        entry = net.ganparts_entry
+        print(format_table(f"{title} {entry.name} (from {entry.plugin})", layer_table(net, example)))
+        print()
+    loss = spec.loss.kind
+    penalties = ", ".join(p.kind for p in spec.penalties) or "none"
+    print(f"loss: {loss}; extra penalties: {penalties}; spectral norm: G {spec.model.generator.spectral_norm}, D {spec.model.discriminator.spectral_norm}")
+    return 0
+
+
+def schema(args) -> int:
+    print(json.dumps(json_schema(), indent=2))
+    return 0

@@ -1,0 +1,70 @@
+"""Checks across spec fields: combinations each field's own type cannot rule out.
+
+Each check takes a validated :class:`~ganparts.spec.experiment.Experiment` and returns
+``(field path, message)`` problems; :func:`ganparts.spec.files.validate_spec` runs them all.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ganparts.spec.experiment import Experiment
+
+Problems = list[tuple[str, str]]
+
+
+def gradient_penalty_given_twice(spec: Experiment) -> Problems:
+    """``loss: wgan-gp`` applies a gradient penalty itself; a ``gp`` penalty on top doubles it."""
+    own_weight = getattr(spec.loss, "gp_weight", 0) if spec.loss.kind == "wgan-gp" else 0
+    if not own_weight:
+        return []
+    return [
+        (
+            f"penalties.{i}",
+            f"'gp' repeats the gradient penalty that loss wgan-gp already applies (loss.gp_weight: {own_weight}); "
+            "remove this entry, or set loss.gp_weight: 0 to use it instead",
+        )
+        for i, penalty in enumerate(spec.penalties)
+        if penalty.kind == "gp"
+    ]
+
+
+def penalty_listed_twice(spec: Experiment) -> Problems:
+    """Two penalties of one kind are one penalty with the summed weight, written confusingly."""
+    seen: Counter[str] = Counter()
+    problems = []
+    for i, penalty in enumerate(spec.penalties):
+        seen[penalty.kind] += 1
+        if seen[penalty.kind] == 2:
+            problems.append((f"penalties.{i}", f"a second {penalty.kind!r} penalty; list each penalty once, with the weight you want"))
+    return problems
+
+
+def unconstrained_critic(spec: Experiment) -> Problems:
+    """The Wasserstein loss needs a Lipschitz constraint on D, or D's logits grow without bound."""
+    if spec.loss.kind != "wgan-gp" or getattr(spec.loss, "gp_weight", 0):
+        return []
+    if spec.model.discriminator.spectral_norm or any(p.kind == "gp" for p in spec.penalties):
+        return []
+    return [(
+        "loss.gp_weight",
+        "0 leaves the Wasserstein critic unconstrained (no gradient penalty, no spectral norm in the discriminator), "
+        "so its logits grow without bound; use a gp_weight above 0 (10 is usual), a 'gp' penalty, "
+        "or model.discriminator.spectral_norm: true",
+    )]
+
+
+def fp16_skipping_twice(spec: Experiment) -> Problems:
+    """fp16's loss scaler already skips updates with non-finite gradients (and lowers the scale);
+    ``on_nonfinite: skip`` would count those as divergence and stop the run."""
+    if spec.train.precision == "fp16" and spec.train.on_nonfinite == "skip":
+        return [("train.on_nonfinite", "'skip' cannot be combined with train.precision: fp16, whose loss scaling skips such updates itself; use 'stop', or precision bf16")]
+    return []
+
+
+CHECKS = (gradient_penalty_given_twice, penalty_listed_twice, unconstrained_critic, fp16_skipping_twice)
+
+
+def check_experiment(spec: Experiment) -> Problems:
+    """Every problem :data:`CHECKS` find in ``spec``."""
+    return [problem for check in CHECKS for problem in check(spec)]

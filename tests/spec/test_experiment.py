@@ -1,0 +1,138 @@
+import json
+
+import pytest
+import yaml
+
+from ganparts.spec.experiment import json_schema
+from ganparts.spec.files import (
+    MAX_SPEC_BYTES, SpecError, apply_overrides, dump_spec, load_spec, parse_spec_bytes, parse_spec_text, spec_to_data,
+)
+from tests.conftest import SPECS, allowed
+
+SPEC_FILES = sorted(SPECS.glob("*.yaml")) + sorted(SPECS.glob("*.json"))
+
+
+def test_specs_folder_is_not_empty():
+    assert {"sagan_mnist.yaml", "dcgan_mnist.yaml", "wgan_gp_mnist.yaml"} <= {p.name for p in SPEC_FILES}
+
+
+@pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: p.name)
+def test_every_spec_file_validates_and_round_trips(path, tmp_path):
+    spec = load_spec(path)
+    text = dump_spec(spec)
+    again = load_spec(yaml.safe_load(text))
+    assert again == spec and dump_spec(again) == text
+    as_json = tmp_path / "spec.json"
+    dump_spec(spec, as_json)
+    assert load_spec(as_json) == spec
+    assert json.loads(as_json.read_text()) == spec_to_data(spec)
+
+
+@pytest.mark.parametrize("attention_spec", ["sagan_mnist.yaml", "sagan_pooled_mnist.yaml"])
+def test_sagan_and_baseline_differ_only_in_attention(attention_spec):
+    sagan, base = spec_to_data(load_spec(SPECS / attention_spec)), spec_to_data(load_spec(SPECS / "dcgan_mnist.yaml"))
+    for net in ("generator", "discriminator"):
+        assert sagan["model"][net].pop("attention") and base["model"][net].pop("attention") == []
+    sagan.pop("name"), base.pop("name")
+    assert sagan == base
+
+
+def test_public_field_paths():
+    spec = load_spec(SPECS / "sagan_mnist.yaml")
+    assert spec.data.source in ("auto", "mnist", "mnist-5k") and spec.data.batch_size > 0
+    assert spec.model.generator.attention[0].kind == "sagan" and spec.model.generator.attention[0].resolution == 14
+    assert spec.model.generator.spectral_norm and spec.model.discriminator.spectral_norm
+    assert spec.loss.kind == "hinge"
+    assert (spec.optim.g_lr, spec.optim.d_lr, tuple(spec.optim.betas), spec.optim.d_steps) == (2e-4, 4e-4, (0.0, 0.9), 1)  # TTUR, tuned (docs/results.md)
+    assert spec.train.steps > 0 and 0 < spec.train.ema_decay < 1
+    assert spec.train.sample_every > 0 and spec.train.checkpoint_every > 0
+
+
+def test_overrides_parse_yaml_values():
+    spec = load_spec(
+        SPECS / "sagan_mnist.yaml",
+        ["train.steps=200", "loss.kind=wgan-gp", "model.generator.attention=[{kind: sagan_pooled, resolution: 7}]", "optim.betas=[0.5, 0.99]"],
+    )
+    assert spec.train.steps == 200 and spec.loss.kind == "wgan-gp"
+    assert spec.model.generator.attention[0].kind == "sagan_pooled" and spec.model.generator.attention[0].resolution == 7
+    assert tuple(spec.optim.betas) == (0.5, 0.99)
+
+
+def test_override_into_list_items_and_new_sections():
+    data = apply_overrides({"a": [{"b": 1}]}, ["a.0.b=2", "c.d=x"])
+    assert data == {"a": [{"b": 2}], "c": {"d": "x"}}
+    with pytest.raises(SpecError, match="no item 3"):
+        apply_overrides({"a": [1]}, ["a.3=1"])
+    with pytest.raises(SpecError, match="KEY.PATH=VALUE"):
+        apply_overrides({}, ["train.steps"])
+
+
+def test_block_shorthand():
+    spec = load_spec(SPECS / "sagan_mnist.yaml", ["loss=ns", "model.generator.norm=instance"])
+    assert spec.loss.kind == "ns" and spec.model.generator.norm.kind == "instance"
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("model.generator.attention.0.kind=sagn", f"model.generator.attention.0.kind: 'sagn' is not one of {allowed('attention')}"),
+        ("loss.kind=wgan", f"loss.kind: 'wgan' is not one of {allowed('loss')}"),
+        ("data.source=cifar", "data.source: 'cifar' is not one of 'auto', 'mnist' or 'mnist-5k'"),
+        ("model.generator.widht=3", "model.generator.widht: unknown field; allowed fields:"),
+        ("model.generator.attention.0.resolution=5", "resolution 5 does not exist in this network; allowed: 7, 14, 28"),
+        ("model.discriminator.attention=[{kind: sagan, resolution: 3}]", "allowed: 28, 14, 7"),
+        ("train.steps=0", "train.steps: Input should be greater than 0 (got 0)"),
+        ("data.batch_size=abc", "data.batch_size: Input should be a valid integer"),
+        ("model.generator.attention=[{resolution: 7}]", f"model.generator.attention.0.kind: missing; every block needs a kind, one of {allowed('attention')}"),
+        ("optim.betas=[0.5]", "optim.betas.1: required field is missing"),
+        ("bogus=1", "bogus: unknown field; allowed fields: name, seed, data, model"),
+    ],
+)
+def test_errors_name_the_field_and_allowed_values(override, expected):
+    with pytest.raises(SpecError) as info:
+        load_spec(SPECS / "sagan_mnist.yaml", [override])
+    assert expected in str(info.value)
+
+
+def test_several_errors_are_all_reported():
+    with pytest.raises(SpecError) as info:
+        load_spec(SPECS / "sagan_mnist.yaml", ["train.steps=-1", "optim.g_lr=0"])
+    assert len(info.value.problems) == 2
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("", "empty"), ("   \n", "empty"), ("model: [", "invalid YAML at line"), ("- 1\n- 2", "top level must be a mapping")],
+)
+def test_unreadable_text(text, expected):
+    with pytest.raises(SpecError, match=expected):
+        parse_spec_text(text)
+
+
+def test_file_problems(tmp_path):
+    with pytest.raises(SpecError, match="no such file"):
+        load_spec(tmp_path / "missing.yaml")
+    with pytest.raises(SpecError, match="not a file"):
+        load_spec(tmp_path)
+    (tmp_path / "latin1.yaml").write_bytes(b"name: caf\xe9\n")
+    with pytest.raises(SpecError, match="not UTF-8"):
+        load_spec(tmp_path / "latin1.yaml")
+    (tmp_path / "bad.json").write_text("{model: 1}")
+    with pytest.raises(SpecError, match="invalid JSON at line 1"):
+        load_spec(tmp_path / "bad.json")
+
+
+def test_uploaded_bytes_are_size_checked_and_decoded():
+    assert parse_spec_bytes(b"model: {z_dim: 8}") == {"model": {"z_dim": 8}}
+    with pytest.raises(SpecError, match="a spec file may be at most 1,048,576"):
+        parse_spec_bytes(b"#" * (MAX_SPEC_BYTES + 1), where="big.yaml")
+    with pytest.raises(SpecError, match="up.yaml: not UTF-8 text"):
+        parse_spec_bytes(b"name: caf\xe9\n", where="up.yaml")
+    with pytest.raises(SpecError, match="invalid JSON"):
+        parse_spec_bytes(b"{model: 1}", json_only=True)
+
+
+def test_schema_lists_blocks_from_the_registry():
+    schema = json.dumps(json_schema())
+    for name in ("sagan", "sagan_pooled", "hinge", "wgan-gp", "mnist-5k"):
+        assert f'"{name}"' in schema
