@@ -20,8 +20,8 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 # public name -> module that defines it
 _EXPORTS = {
-    "Registry": "ganparts.registry",
-    "RegistryError": "ganparts.registry",
+    "Registry": "ganparts.spec.registry",
+    "RegistryError": "ganparts.spec.registry",
     "hookimpl": "ganparts.hookspecs",
     "default_registry": "ganparts.plugins",
     "plugin_reports": "ganparts.plugins",
@@ -29,7 +29,7 @@ _EXPORTS = {
     "load_spec": "ganparts.spec.files",
     "validate_spec": "ganparts.spec.files",
     "dump_spec": "ganparts.spec.files",
-    "SpecError": "ganparts.spec.files",
+    "SpecError": "ganparts.errors",
     "build_generator": "ganparts.models",
     "build_discriminator": "ganparts.models",
     "load_images": "ganparts.data.sources",

@@ -5,6 +5,15 @@ class UserError(Exception):
     """Printed by the CLI as a few plain lines, with exit status 2 and no traceback."""
 
 
+class SpecError(UserError, ValueError):
+    """A spec that cannot be read or does not validate; ``problems`` are ``(path, message)`` pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]], source: str = "spec") -> None:
+        self.problems = problems
+        self.source = source
+        super().__init__("\n".join(f"{path}: {message}" if path else message for path, message in problems))
+
+
 def first_line(err: BaseException) -> str:
     """The first line of an exception's message (its type name when it has none): the reason
     to quote inside a one-line error, without a library's multi-line detail."""

@@ -17,7 +17,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def ganparts_register(registry):
     """Register blocks into the registry.
 
-    :param registry: the :class:`ganparts.registry.Registry` to add entries to, with
+    :param registry: the :class:`ganparts.spec.registry.Registry` to add entries to, with
         ``registry.register(kind, spec=SpecModel, builder=callable)``. Each spec model
         is a pydantic model with ``kind: Literal["<name>"]`` and ``extra="forbid"``. It
         already holds the built-ins and the plugins loaded before this one.

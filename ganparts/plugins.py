@@ -26,7 +26,7 @@ from typing import Any, Callable, Literal
 import pluggy
 
 from ganparts import hookspecs
-from ganparts.registry import Registry
+from ganparts.spec.registry import Registry
 
 log = logging.getLogger("ganparts")
 

@@ -173,7 +173,7 @@ def test_builtin_catalogue():
 
 def test_importing_ganparts_registers_nothing():
     # Registration happens only through the hook: a fresh registry built from modules is empty.
-    from ganparts.registry import Registry
+    from ganparts.spec.registry import Registry
 
     import ganparts.blocks.attention  # noqa: F401
 

@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from ganparts.data.sources import DataError, load_images
-from ganparts.spec.files import SpecError, load_spec
+from ganparts.errors import SpecError
+from ganparts.spec.files import load_spec
 from tests.conftest import ROOT, SPECS
 
 SOURCES = sorted(p for folder in ("ganparts", "apps", "plugins", "benchmarks") for p in (ROOT / folder).rglob("*.py"))

@@ -7,7 +7,8 @@ from appkit import common
 from appkit.common import BUILT_SPEC, TRAIN_SOURCE
 from appkit.spec_form import SpecForm, reset_form
 from ganparts.spec.experiment import DataSpec, Experiment, ModelSpec
-from ganparts.spec.files import SpecError, dump_spec, load_spec, parse_spec_bytes, spec_to_data, validate_spec
+from ganparts.errors import SpecError
+from ganparts.spec.files import dump_spec, load_spec, parse_spec_bytes, spec_to_data, validate_spec
 from ganparts.analysis.summary import network_tables
 
 BASE, UPLOAD, UPLOAD_ERRORS = "build.base", "build.upload", "build.upload_errors"

@@ -13,7 +13,8 @@ from ganparts.runs import jobs
 from ganparts.errors import UserError
 from ganparts.runs.layout import RunDir
 from ganparts.runs.listing import checkpoint_steps, list_runs, new_run_path, run_path, step_of, suggest_run_name
-from ganparts.spec.files import SpecError, load_spec, parse_spec_bytes, spec_to_data, validate_spec
+from ganparts.errors import SpecError
+from ganparts.spec.files import load_spec, parse_spec_bytes, spec_to_data, validate_spec
 
 SOURCES = {"example": "an example", "build": "the Build page", "upload": "a file"}
 REFRESH_S = 2.0

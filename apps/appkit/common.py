@@ -11,7 +11,7 @@ from ganparts.data.sources import ImageSet
 from ganparts.analysis.inference import TrainedGAN, load_trained
 from ganparts.plugins import default_registry, plugin_reports
 from ganparts.analysis.probe import held_out_digits
-from ganparts.registry import Registry
+from ganparts.spec.registry import Registry
 from ganparts.runs.listing import RunInfo, default_runs_root, list_runs
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

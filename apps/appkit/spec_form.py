@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from ganparts.spec.forms import FormField, block_defaults, describe_fields
 from ganparts.plugins import BUILTIN_PLUGINS
-from ganparts.registry import Registry
+from ganparts.spec.registry import Registry
 
 PREFIX = "spec"
 GENERATION = "build.form_generation"  # session key: bumped to start every widget afresh

@@ -10,7 +10,7 @@ from torch import nn
 
 from ganparts.runs import checkpoints as ckpt
 from ganparts.models import build_discriminator, build_generator
-from ganparts.registry import Registry
+from ganparts.spec.registry import Registry
 from ganparts.spec.experiment import Experiment
 from ganparts.spec.files import parse_spec_text, validate_spec
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ganparts.registry import Registry
+from ganparts.spec.registry import Registry
 
 IMAGE_SHAPE = (1, 28, 28)  # MNIST: channels, height, width
 
@@ -21,7 +21,7 @@ def build_discriminator(spec, registry: Registry | None = None) -> nn.Module:
 
 def _build(kind: str, spec, registry: Registry | None, **context) -> nn.Module:
     from ganparts.plugins import default_registry
-    from ganparts.spec.files import SpecError
+    from ganparts.errors import SpecError
 
     registry = registry or default_registry()
     try:

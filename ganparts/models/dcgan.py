@@ -17,7 +17,7 @@ from ganparts.spec.markers import Block
 from ganparts.blocks.norm import BatchNormSpec, NoNormSpec, maybe_spectral_norm
 from ganparts.hookspecs import hookimpl
 from ganparts.models.base import NetworkSpec
-from ganparts.registry import Registry
+from ganparts.spec.registry import Registry
 
 IMAGE_SIDE = 28
 

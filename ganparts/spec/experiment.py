@@ -16,7 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Fiel
 
 from ganparts.spec.markers import Block, BlockName, BlockRef
 from ganparts.blocks.losses import HingeSpec
-from ganparts.registry import Registry
+from ganparts.spec.registry import Registry
 
 
 class _Strict(BaseModel):

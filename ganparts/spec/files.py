@@ -17,8 +17,8 @@ from typing import Any, Iterable
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ganparts.errors import UserError
-from ganparts.registry import Registry
+from ganparts.errors import SpecError
+from ganparts.spec.registry import Registry
 from ganparts.spec.safe_yaml import safe_load_yaml
 from ganparts.spec.experiment import Experiment, spec_model
 from ganparts.spec.checks import check_experiment
@@ -26,15 +26,6 @@ from ganparts.spec.checks import check_experiment
 MAX_SPEC_BYTES = 1 << 20  # a spec is a few hundred bytes; anything past 1 MiB is a mistake
 MAX_PROBLEMS = 12  # past this many, the rest of a report is noise: show the first ones and a count
 MAX_SHOWN_CHARS = 60  # a bad value or key is quoted up to this length
-
-
-class SpecError(UserError, ValueError):
-    """A spec that cannot be read or does not validate; ``problems`` are ``(path, message)`` pairs."""
-
-    def __init__(self, problems: list[tuple[str, str]], source: str = "spec") -> None:
-        self.problems = problems
-        self.source = source
-        super().__init__("\n".join(f"{path}: {message}" if path else message for path, message in problems))
 
 
 def read_spec_data(path: str | Path) -> dict[str, Any]:

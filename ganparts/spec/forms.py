@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from ganparts.spec.markers import BlockRef
-from ganparts.registry import Registry
+from ganparts.spec.registry import Registry
 
 # Widgets, by what a field holds:
 #   toggle      bool                 integer / number   int / float, with inclusive bounds

@@ -16,7 +16,7 @@ import shutil
 import torch
 from torch import nn
 
-from ganparts.spec.files import SpecError
+from ganparts.errors import SpecError
 
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 

@@ -23,7 +23,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ganparts.spec.files import SpecError
+from ganparts.errors import SpecError
 
 T = TypeVar("T")
 

@@ -20,7 +20,7 @@ from torch import nn
 from ganparts.errors import UserError, first_line
 from ganparts.models import IMAGE_SHAPE, build_discriminator, build_generator
 from ganparts.plugins import default_registry
-from ganparts.registry import Registry
+from ganparts.spec.registry import Registry
 from ganparts.spec.experiment import Experiment
 
 log = logging.getLogger("ganparts")
@@ -72,7 +72,7 @@ def estimate_resources(spec: Experiment, registry: Registry | None = None, *, ba
     ``batch_size``: the images one process trains on per step (default ``data.batch_size``;
     less under data-parallel training, where each rank takes its share).
 
-    Raises :class:`~ganparts.spec.files.SpecError` where the networks cannot be built
+    Raises :class:`~ganparts.errors.SpecError` where the networks cannot be built
     (e.g. attention heads that do not divide a layer's channels).
     """
     registry = registry or default_registry()

@@ -21,7 +21,7 @@ from ganparts.training.ema import EMA
 from ganparts.errors import first_line
 from ganparts.models import build_discriminator, build_generator
 from ganparts.plugins import default_registry
-from ganparts.registry import Registry
+from ganparts.spec.registry import Registry
 from ganparts.runs.layout import RunDir
 from ganparts.spec.experiment import Experiment
 from ganparts.spec.files import dump_spec

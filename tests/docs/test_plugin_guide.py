@@ -6,7 +6,7 @@ import re
 import tomllib
 
 from ganparts import hookspecs
-from ganparts.registry import KINDS
+from ganparts.spec.registry import KINDS
 from tests.conftest import ROOT, make_distribution, run_cli, tiny_overrides
 
 DOC = (ROOT / "docs" / "plugins.md").read_text()

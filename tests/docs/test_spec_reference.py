@@ -4,7 +4,7 @@ import re
 
 from pydantic import BaseModel
 
-from ganparts.registry import KINDS
+from ganparts.spec.registry import KINDS
 from ganparts.spec.experiment import Experiment
 from tests.conftest import ROOT
 

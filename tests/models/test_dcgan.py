@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from ganparts.models import build_discriminator, build_generator
-from ganparts.spec.files import SpecError
+from ganparts.errors import SpecError
 
 
 def test_generator_stages_follow_the_diagram(tiny_spec):

@@ -4,7 +4,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ganparts.blocks.attention import AttentionSpec
 from ganparts.spec.forms import block_defaults, describe_fields, network_resolutions
-from ganparts.registry import Registry
+from ganparts.spec.registry import Registry
 from ganparts.spec.experiment import Experiment
 
 

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ganparts.training.preflight import estimate_resources
-from ganparts.spec.files import SpecError, apply_overrides, load_spec, parse_spec_text, read_spec_data, spec_to_data, validate_spec
+from ganparts.errors import SpecError
+from ganparts.spec.files import apply_overrides, load_spec, parse_spec_text, read_spec_data, spec_to_data, validate_spec
 from tests.conftest import SPECS
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ganparts.runs.checkpoints import latest_checkpoint
-from ganparts.spec.files import SpecError
+from ganparts.errors import SpecError
 from ganparts.training.trainer import Trainer
 
 

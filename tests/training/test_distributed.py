@@ -12,7 +12,8 @@ from ganparts.training import distributed
 from ganparts.runs.checkpoints import load_checkpoint
 from ganparts.training.distributed import Ranks
 from ganparts.runs.layout import RunDir
-from ganparts.spec.files import SpecError, load_spec
+from ganparts.errors import SpecError
+from ganparts.spec.files import load_spec
 from ganparts.training.trainer import Trainer
 from tests.conftest import ROOT, SPECS, run_cli, tiny_overrides
 

@@ -4,7 +4,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 from torch import nn
 
-from ganparts.registry import KINDS, Registry, RegistryError
+from ganparts.spec.registry import KINDS, Registry, RegistryError
 
 
 class FooSpec(BaseModel):
