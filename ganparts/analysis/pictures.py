@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Sequence
 
 import torch
 import torch.nn.functional as F
+from einops import reduce
 from torch import nn
 from torchvision.utils import make_grid, save_image
 
-from ganparts.blocks.attention import AttentionBlock, recording_attention
+from ganparts.blocks.attention import AttentionMap, AttentionRecording, record_attention
 
 QUERY_COLOURS = ("#ff3b30", "#34c759", "#0a84ff", "#ffcc00", "#af52de")
 
@@ -63,29 +65,31 @@ def attention_overlay(image: torch.Tensor, attention: torch.Tensor, *, alpha: fl
     return torch.lerp(grey, heat, alpha)
 
 
-def attention_maps(model: nn.Module, inputs: torch.Tensor) -> tuple[torch.Tensor, dict[str, AttentionBlock]]:
-    """Run ``model`` once, keeping every attention layer's map; returns (output, {name: block})."""
-    with torch.no_grad(), recording_attention(model) as blocks:
+def attention_maps(model: nn.Module, inputs: torch.Tensor) -> tuple[torch.Tensor, AttentionRecording]:
+    """Run ``model`` once without gradients, recording every attention layer's map.
+
+    Returns:
+        the output, and ``{layer name: AttentionMap}`` owned by this call (safe while other
+        threads run the same model).
+    """
+    with torch.no_grad(), record_attention(model) as maps:
         output = model(inputs)
-    return output, blocks
+    return output, maps
 
 
-def query_map(block: AttentionBlock, query_xy: tuple[int, int], image_side: int, *, head: int | None = None) -> torch.Tensor:
+def query_map(attention: AttentionMap, query_xy: tuple[int, int], image_side: int, *, head: int | None = None) -> torch.Tensor:
     """Where image pixel ``query_xy`` = (x, y) attends, as (batch, image_side, image_side) maps.
 
-    The query is the layer's feature position under that pixel; the map over the layer's
-    keys is scaled up to image size. ``head=None`` averages the heads. ``block`` is read
-    for its ``attention_map`` and ``key_grid`` only (a probe's saved copy works too).
+    The query is the layer's feature position under that pixel (a square query grid); the
+    map over the layer's keys is scaled up to image size. ``head=None`` averages the heads.
     """
-    attn = block.attention_map  # b h n m
-    if attn is None:
-        raise ValueError("the block has no attention map: run a forward inside recording_attention()")
-    key_rows, key_cols = block.key_grid
-    query_side = round((attn.shape[2]) ** 0.5)
+    attn = attention.map  # b h n m
+    key_rows, _ = attention.key_grid
+    query_side = round(attn.shape[2] ** 0.5)
     x, y = query_xy
     index = (y * query_side // image_side) * query_side + (x * query_side // image_side)
-    weights = attn[:, :, index] if head is None else attn[:, head : head + 1, index]
-    weights = weights.mean(1).reshape(-1, 1, key_rows, key_cols)
+    weights = attn[:, :, index] if head is None else attn[:, head : head + 1, index]  # b h m
+    weights = reduce(weights, "b h (rows cols) -> b 1 rows cols", "mean", rows=key_rows)
     return F.interpolate(weights, size=(image_side, image_side), mode="nearest")[:, 0]
 
 
@@ -96,14 +100,15 @@ def default_queries(image_side: int) -> list[tuple[int, int]]:
 
 def save_attention_figure(
     images: torch.Tensor,
-    blocks: dict[str, AttentionBlock],
+    maps: Mapping[str, AttentionMap],
     path: str | Path,
     *,
     queries: Sequence[tuple[int, int]] | None = None,
     title: str = "",
 ) -> Path:
     """One row per (image, attention layer): the image with query pixels marked, then each
-    query's attention map over the image."""
+    query's attention map over the image. ``maps`` is ``{layer name: AttentionMap}``, e.g.
+    from :func:`attention_maps`."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -112,10 +117,10 @@ def save_attention_figure(
     side = images.shape[-1]
     queries = list(queries or default_queries(side))
     pictures = to_unit(images)[:, 0].numpy()
-    rows = [(i, name, block) for i in range(images.shape[0]) for name, block in blocks.items()]
+    rows = [(i, name) for i in range(images.shape[0]) for name in maps]
     fig, axes = plt.subplots(len(rows), 1 + len(queries), figsize=(1.8 * (1 + len(queries)), 1.9 * len(rows)), squeeze=False)
-    maps = {name: [query_map(block, q, side) for q in queries] for name, block in blocks.items()}
-    for r, (i, name, _) in enumerate(rows):
+    panels = {name: [query_map(attention, q, side) for q in queries] for name, attention in maps.items()}
+    for r, (i, name) in enumerate(rows):
         ax = axes[r, 0]
         ax.imshow(pictures[i], cmap="gray", vmin=0, vmax=1)
         for q, colour in zip(queries, QUERY_COLOURS):
@@ -124,7 +129,7 @@ def save_attention_figure(
         for c, (q, colour) in enumerate(zip(queries, QUERY_COLOURS), start=1):
             ax = axes[r, c]
             ax.imshow(pictures[i], cmap="gray", vmin=0, vmax=1)
-            ax.imshow(maps[name][c - 1][i].cpu().numpy(), cmap="inferno", alpha=0.6)
+            ax.imshow(panels[name][c - 1][i].cpu().numpy(), cmap="inferno", alpha=0.6)
             ax.scatter([q[0]], [q[1]], s=40, c=colour, edgecolors="white", linewidths=0.8)
     for ax in axes.flat:
         ax.set_xticks([])
@@ -141,8 +146,8 @@ def save_attention_figure(
 
 def save_generator_attention(generator: nn.Module, noise: torch.Tensor, path: str | Path, **kwargs) -> Path:
     """Generate from ``noise`` and save where the generator's attention looks (one forward)."""
-    images, blocks = attention_maps(generator, noise)
-    return save_attention_figure(images, blocks, path, **kwargs)
+    images, maps = attention_maps(generator, noise)
+    return save_attention_figure(images, maps, path, **kwargs)
 
 
 def save_curves(rows: list[dict], path: str | Path, *, smooth: int = 25) -> Path:

@@ -6,28 +6,17 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
 
 from ganparts.analysis import pictures as viz
-from ganparts.data.sources import ImageSet, load_images
 from ganparts.analysis.inference import TrainedGAN, latents
+from ganparts.blocks.attention import AttentionMap
+from ganparts.data.sources import ImageSet, load_images
 
 Network = Literal["G", "D"]
-# A loaded network may be shared between threads (the app caches one per checkpoint), and
-# recording attention switches flags on its layers for the length of a forward pass.
-_RECORDING = threading.Lock()
-
-
-@dataclass(frozen=True)
-class LayerAttention:
-    """One layer's map from one forward pass, shaped like :class:`AttentionBlock`'s record."""
-
-    attention_map: torch.Tensor  # b h n m
-    key_grid: tuple[int, int]
 
 
 @dataclass
@@ -36,14 +25,14 @@ class AttentionProbe:
 
     network: Network
     image: torch.Tensor  # (H, W) in [0, 1]: the digit G drew, or the digit D read
-    layers: dict[str, LayerAttention]  # by layer name, in forward order
+    layers: dict[str, AttentionMap]  # by layer name, in forward order
 
     @property
     def side(self) -> int:
         return self.image.shape[-1]
 
     def heads(self, layer: str) -> int:
-        return self.layers[layer].attention_map.shape[1]
+        return self.layers[layer].heads
 
     def query(self, layer: str, xy: tuple[int, int], *, head: int | None = None) -> torch.Tensor:
         """(H, W): how much image pixel ``xy`` = (x, y) attends to each place in ``layer``
@@ -68,18 +57,17 @@ def probe_attention(gan: TrainedGAN, network: Network, *, seed: int = 0, image: 
     z = latents(gan.spec.model.z_dim, 1, seed=seed).to(device)
     if network not in ("G", "D"):
         raise ValueError(f"network {network!r}: expected 'G' or 'D'")
-    with _RECORDING:
-        if network == "G":
-            picture, blocks = viz.attention_maps(gan.generator, z)
-        else:
-            if image is None:
-                with torch.no_grad():
-                    image = gan.generator(z)
-            picture = image.reshape(1, 1, *image.shape[-2:]).float().to(device)
-            _, blocks = viz.attention_maps(gan.discriminator, picture)
-        # Keep this pass's maps, not the layers: the next pass overwrites what they hold.
-        layers = {name: LayerAttention(b.attention_map, b.key_grid) for name, b in blocks.items()}
-    return AttentionProbe(network, viz.to_unit(picture)[0, 0], layers)
+    # The maps go to a recording this call owns: other threads running the same cached
+    # networks (the app's pages) can neither see nor overwrite them, so no lock is needed.
+    if network == "G":
+        picture, maps = viz.attention_maps(gan.generator, z)
+    else:
+        if image is None:
+            with torch.no_grad():
+                image = gan.generator(z)
+        picture = image.reshape(1, 1, *image.shape[-2:]).float().to(device)
+        _, maps = viz.attention_maps(gan.discriminator, picture)
+    return AttentionProbe(network, viz.to_unit(picture)[0, 0], dict(maps))
 
 
 def held_out_digits(gan: TrainedGAN) -> ImageSet:

@@ -8,7 +8,10 @@ Axis legend used in the einops patterns below:
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator, Literal
+import contextvars
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -69,25 +72,113 @@ class Attend(nn.Module):
         return attn @ v, attn
 
 
+@dataclass(frozen=True, eq=False)  # eq would compare tensors elementwise
+class AttentionMap:
+    """One attention layer's map from one forward pass.
+
+    ``map`` is ``b h n m`` (detached; each query's row sums to one) and ``key_grid`` the
+    ``(rows, cols)`` grid its m keys lie on (the feature map's, or a pooled one's).
+    """
+
+    map: torch.Tensor
+    key_grid: tuple[int, int]
+
+    @property
+    def heads(self) -> int:
+        return self.map.shape[1]
+
+
+class AttentionRecording(Mapping[str, AttentionMap]):
+    """The maps one :func:`record_attention` collected: ``{qualified layer name: AttentionMap}``.
+
+    Layers appear in the order they first ran; a layer that runs again inside the same
+    recording replaces its map with the newer one. The caller owns it: forwards outside its
+    ``with`` (later, or in other threads) never write to it.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        # Blocks are looked up by identity (nn.Module hashes by id); dropped on exit so a kept
+        # recording does not keep the model alive.
+        self._names: dict[nn.Module, str] = {block: name for name, block in attention_blocks(model).items()}
+        self._maps: dict[str, AttentionMap] = {}
+
+    def _records(self, block: nn.Module) -> bool:
+        return block in self._names
+
+    def _add(self, block: nn.Module, attn: torch.Tensor, key_grid: tuple[int, int]) -> None:
+        name = self._names.get(block)
+        if name is not None:
+            self._maps[name] = AttentionMap(attn, key_grid)
+
+    def _close(self) -> None:
+        self._names = {}
+
+    def __getitem__(self, name: str) -> AttentionMap:
+        return self._maps[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._maps)
+
+    def __len__(self) -> int:
+        return len(self._maps)
+
+    def __repr__(self) -> str:
+        return f"AttentionRecording({', '.join(f'{k}: {tuple(v.map.shape)}' for k, v in self._maps.items())})"
+
+
+# The recordings active in the current context (thread or task), innermost last. A ContextVar,
+# not a flag on the blocks: a network is shared between threads (the app caches one per
+# checkpoint), and a forward in a thread that is not recording must neither compute a map nor
+# overwrite the one a recording thread is about to read.
+_RECORDINGS: contextvars.ContextVar[tuple[AttentionRecording, ...]] = contextvars.ContextVar(
+    "ganparts_attention_recordings", default=()
+)
+
+
 class AttentionBlock(nn.Module):
     """Base of residual attention blocks: ``x + gamma · attention(x)``, gamma starting at 0.
 
-    Set ``record_attention = True`` (or use :func:`recording_attention`) and the next
-    forward keeps its map in ``attention_map`` (``b h n m``, detached), with the key
-    grid in ``key_grid`` — no second forward pass is needed for visualisation.
+    For attention pictures a block's forward checks :attr:`recording` and, when it is true,
+    computes its map and hands it to :meth:`keep_map`; otherwise it takes its fastest path
+    and never forms the map::
+
+        recording = self.recording
+        out, attn = self.attend(q, k, v, return_map=recording)
+        if recording:
+            self.keep_map(attn, key_grid)
+
+    Callers collect the maps with :func:`record_attention`, which returns them to the caller;
+    nothing is stored on the block.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.gamma = nn.Parameter(torch.zeros(()))
-        self.record_attention = False
-        self.attention_map: torch.Tensor | None = None
-        self.key_grid: tuple[int, int] | None = None
 
-    def _keep(self, attn: torch.Tensor | None, key_grid: tuple[int, int]) -> None:
-        if attn is not None:
-            self.attention_map = attn.detach()
-            self.key_grid = key_grid
+    @property
+    def recording(self) -> bool:
+        """True when a :func:`record_attention` active in the current thread/context covers this block."""
+        active = _RECORDINGS.get()
+        return bool(active) and any(recording._records(self) for recording in active)
+
+    def keep_map(self, attn: torch.Tensor, key_grid: tuple[int, int]) -> None:
+        """Hand this forward's map to the recordings of this block active in the current context.
+
+        Args:
+            attn: ``b h n m``, n query positions, m key positions, each row summing to one.
+            key_grid: ``(rows, cols)`` of the m keys, ``rows · cols == m``.
+
+        A no-op when nothing records this block. The map is detached, so keeping it holds no graph.
+        """
+        rows, cols = (int(side) for side in key_grid)
+        if attn.ndim != 4 or attn.shape[-1] != rows * cols:
+            raise ValueError(
+                f"{type(self).__name__}.keep_map: expected a (b, heads, n, m) map with m = {rows}·{cols} keys, "
+                f"got shape {tuple(attn.shape)}"
+            )
+        attn = attn.detach()
+        for recording in _RECORDINGS.get():
+            recording._add(self, attn, (rows, cols))
 
 
 class SelfAttention2d(AttentionBlock):
@@ -106,8 +197,10 @@ class SelfAttention2d(AttentionBlock):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         side = x.shape[-2]
         q, k, v = (rearrange(t, "b (h d) x y -> b h (x y) d", h=self.heads) for t in project(x, self.query, self.key, self.value))
-        out, attn = self.attend(q, k, v, return_map=self.record_attention)
-        self._keep(attn, (side, x.shape[-1]))
+        recording = self.recording
+        out, attn = self.attend(q, k, v, return_map=recording)
+        if recording:
+            self.keep_map(attn, (side, x.shape[-1]))
         return x + self.gamma * rearrange(out, "b h (x y) e -> b (h e) x y", x=side)
 
 
@@ -137,8 +230,10 @@ class PooledSelfAttention2d(AttentionBlock):
         q = rearrange(query, "b (h d) x y -> b h (x y) d", h=self.heads)
         k = rearrange(key, "b (h d) x y -> b h (x y) d", h=self.heads)
         v = rearrange(value, "b (h e) x y -> b h (x y) e", h=self.heads)
-        out, attn = self.attend(q, k, v, return_map=self.record_attention)
-        self._keep(attn, tuple(key.shape[-2:]))
+        recording = self.recording
+        out, attn = self.attend(q, k, v, return_map=recording)
+        if recording:
+            self.keep_map(attn, tuple(key.shape[-2:]))
         (projected,) = project(rearrange(out, "b h (x y) e -> b (h e) x y", x=side), self.out)
         return x + self.gamma * projected
 
@@ -169,19 +264,26 @@ def _check_split(*, channels: int, inner: int, value: int, heads: int) -> None:
 
 
 @contextlib.contextmanager
-def recording_attention(model: nn.Module) -> Iterator[dict[str, AttentionBlock]]:
-    """Within the block, every attention layer of ``model`` keeps its map on forward.
+def record_attention(model: nn.Module) -> Iterator[AttentionRecording]:
+    """Record the map of every attention layer of ``model`` in forwards run inside the ``with``.
 
-    Yields ``{qualified layer name: block}``; read ``block.attention_map`` after a forward.
+    Only forwards in this thread (this context) are recorded; the same model running in
+    another thread meanwhile takes its plain path and writes nothing here. Recordings nest:
+    each one gets the maps of the layers it covers::
+
+        with torch.no_grad(), record_attention(generator) as maps:
+            images = generator(z)
+        maps["attn14"].map  # b h n m
+
+    Yields an :class:`AttentionRecording`, which keeps its maps after the ``with``.
     """
-    blocks = attention_blocks(model)
-    for block in blocks.values():
-        block.record_attention = True
+    recording = AttentionRecording(model)
+    token = _RECORDINGS.set((*_RECORDINGS.get(), recording))
     try:
-        yield blocks
+        yield recording
     finally:
-        for block in blocks.values():
-            block.record_attention = False
+        _RECORDINGS.reset(token)
+        recording._close()
 
 
 def attention_blocks(model: nn.Module) -> dict[str, AttentionBlock]:

@@ -68,12 +68,12 @@ def attention(args) -> int:
     else:
         real = load_images(gan.spec.data.source, split="test", root=gan.spec.data.root, download=gan.spec.data.download)
         net, inputs = gan.discriminator, real.to_float(device)[0][: args.n]
-    output, blocks = viz.attention_maps(net, inputs)
-    if not blocks:
+    output, maps = viz.attention_maps(net, inputs)
+    if not maps:
         raise UserError(f"the {'generator' if args.network == 'G' else 'discriminator'} of {args.run} has no attention layers")
     images = output if args.network == "G" else inputs
-    viz.save_attention_figure(images, blocks, args.out, queries=queries, title=f"{args.network} attention, step {gan.step}")
-    print(f"ganparts: attention maps of {len(blocks)} layer(s) → {args.out}")
+    viz.save_attention_figure(images, maps, args.out, queries=queries, title=f"{args.network} attention, step {gan.step}")
+    print(f"ganparts: attention maps of {len(maps)} layer(s) → {args.out}")
     return 0
 
 

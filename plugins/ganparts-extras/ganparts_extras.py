@@ -59,8 +59,8 @@ class EfficientAttention2d(AttentionBlock):
         v = rearrange(self.value(x), "b (h e) x y -> b h (x y) e", h=self.heads)
         context = einsum(k, v, "b h m d, b h m e -> b h d e")
         out = einsum(q, context, "b h n d, b h d e -> b h n e")
-        if self.record_attention:
-            self._keep(einsum(q, k, "b h n d, b h m d -> b h n m"), (side, x.shape[-1]))
+        if self.recording:
+            self.keep_map(einsum(q, k, "b h n d, b h m d -> b h n m"), (side, x.shape[-1]))
         return x + self.gamma * rearrange(out, "b h (x y) e -> b (h e) x y", x=side)
 
 

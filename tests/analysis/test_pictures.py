@@ -1,7 +1,7 @@
 import torch
 
 from ganparts.analysis import pictures as viz
-from ganparts.blocks.attention import SelfAttention2d
+from ganparts.blocks.attention import AttentionMap, SelfAttention2d
 
 
 def test_grid_png(tmp_path):
@@ -13,13 +13,11 @@ def test_grid_png(tmp_path):
 
 
 def test_query_map_points_at_the_attended_pixel():
-    block = SelfAttention2d(channels=8)
     n = 14 * 14
     attn = torch.zeros(1, 1, n, n)
     query = 3 * 14 + 5  # feature row 3, column 5 ↔ image pixel (x=10, y=6)
     attn[0, 0, query, 13 * 14 + 0] = 1.0  # attends to feature row 13, column 0
-    block.attention_map, block.key_grid = attn, (14, 14)
-    m = viz.query_map(block, (10, 6), 28)
+    m = viz.query_map(AttentionMap(attn, (14, 14)), (10, 6), 28)
     assert m.shape == (1, 28, 28) and m.sum() == 4  # one key → a 2×2 image patch
     assert m[0, 26:28, 0:2].sum() == 4
 
@@ -28,9 +26,9 @@ def test_attention_figure_and_curves(tmp_path):
     from torch import nn
 
     net = nn.Sequential(nn.Conv2d(1, 8, 1), SelfAttention2d(channels=8), nn.Conv2d(8, 1, 1), nn.Tanh())
-    images, blocks = viz.attention_maps(net, torch.randn(2, 1, 28, 28))
-    assert list(blocks) == ["1"] and blocks["1"].attention_map.shape == (2, 1, 784, 784)
-    assert viz.save_attention_figure(images, blocks, tmp_path / "a.png").stat().st_size > 0
+    images, maps = viz.attention_maps(net, torch.randn(2, 1, 28, 28))
+    assert list(maps) == ["1"] and maps["1"].map.shape == (2, 1, 784, 784)
+    assert viz.save_attention_figure(images, maps, tmp_path / "a.png").stat().st_size > 0
     rows = [{"step": i, "d_loss": 1.0 / i, "g_loss": float(i), "gamma/G.attn": 0.01 * i} for i in range(1, 40)]
     assert viz.save_curves(rows, tmp_path / "c.png").stat().st_size > 0
 

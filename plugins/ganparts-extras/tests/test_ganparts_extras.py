@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ganparts.blocks.attention import SelfAttention2d, recording_attention
+from ganparts.blocks.attention import SelfAttention2d, record_attention
 from ganparts.plugins import default_registry, plugin_reports
 
 from ganparts_extras import EfficientAttention2d, SqueezeExcite2d, r1_penalty, rahinge_d_loss, rahinge_g_loss
@@ -53,11 +53,10 @@ def test_efficient_attention_output_is_its_recorded_map_applied_to_the_values(he
     block = excited(EfficientAttention2d(channels=32, heads=heads))
     x = torch.randn(2, 32, 7, 7)
     fast = block(x)
-    assert block.attention_map is None  # the n×n map is formed only while recording
-    with recording_attention(block):
+    with record_attention(block) as maps:
         assert torch.equal(block(x), fast)
-    attn = block.attention_map
-    assert attn.shape == (2, heads, 49, 49) and block.key_grid == (7, 7)
+    attn = maps[""].map
+    assert attn.shape == (2, heads, 49, 49) and maps[""].key_grid == (7, 7)
     torch.testing.assert_close(attn.sum(-1), torch.ones(2, heads, 49))
     assert (attn >= 0).all()
     values = block.value(x).flatten(2).unflatten(1, (heads, -1)).transpose(-1, -2)  # b h m e
