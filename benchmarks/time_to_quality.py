@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from benchmarks.common import spec
-from ganparts.training.callbacks import Callback
+from ganparts.training.callbacks import TimeBudget
 from ganparts.metrics.periodic import PeriodicEval
 from ganparts.training.trainer import Trainer
 
@@ -13,22 +13,11 @@ FID_THRESHOLDS = (400, 200, 100, 50, 25)
 EVAL_EVERY, EVAL_IMAGES = 100, 2000
 
 
-class StopAfter(Callback):
-    """Requests a stop once ``clock()`` (seconds of training) passes ``seconds``."""
-
-    def __init__(self, seconds: float, clock) -> None:
-        self.seconds, self.clock = seconds, clock
-
-    def on_log(self, trainer, rows) -> None:
-        if self.clock() >= self.seconds:
-            trainer.request_stop()
-
-
 def run(*, quick: bool) -> dict:
     budget = 60 if quick else 240
     torch.manual_seed(0)
     evaluation = PeriodicEval(every=EVAL_EVERY, n=EVAL_IMAGES)
-    trainer = Trainer(spec("sagan", "train.steps=1000000"), callbacks=[evaluation, StopAfter(budget, evaluation.train_seconds)])
+    trainer = Trainer(spec("sagan", "train.steps=1000000"), callbacks=[evaluation, TimeBudget(seconds=budget, clock=evaluation.train_seconds)])
     trainer.fit()
     curve = [[row["step"], row["train_s"], row["fid"], row["is_mean"]] for row in evaluation.rows]
     rows, targets = [], []

@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from ganparts.training.callbacks import Callback
+from ganparts.training.callbacks import TimeBudget
 from ganparts.metrics.periodic import PeriodicEval
 from ganparts.runs.layout import RunDir
 from ganparts.spec.files import dump_spec, load_spec
@@ -59,26 +59,17 @@ def plan(spec_paths: Sequence[Path], seeds: int, out: Path) -> list[StudyRun]:
     ]
 
 
-class TimeBudget(Callback):
-    """Requests a stop once ``clock()`` (training seconds) reaches ``seconds``; checked at each log flush."""
-
-    def __init__(self, *, seconds: float, clock: Callable[[], float]) -> None:
-        self.seconds, self.clock = seconds, clock
-
-    def on_log(self, trainer: Trainer, rows: list[dict[str, Any]]) -> None:
-        if self.clock() >= self.seconds:
-            trainer.request_stop()
-
-
 def train_run(
     run: StudyRun, *, budget_s: float, eval_every: int, n: int, overrides: Sequence[str] = (), device: torch.device | str = "cpu",
-    references: dict | None = None,
+    references: dict | None = None, clock: Callable[[Trainer], float] | None = None,
 ) -> dict[str, Any]:
     """Train one (spec, seed) for ``budget_s`` seconds of training time and write its ``result.json``.
 
     The spec's ``seed`` is replaced; sample grids and checkpoints are written only at the end
     (their cost would otherwise land unevenly in the timed training). ``references``: see
-    :class:`~ganparts.metrics.periodic.PeriodicEval`; pass one dict to every run.
+    :class:`~ganparts.metrics.periodic.PeriodicEval`; pass one dict to every run. ``clock``:
+    the training seconds the budget counts, given the trainer; by default wall-clock with the
+    evaluations taken out (tests pass one that counts steps, so the budget ends at a known step).
     """
     spec = load_spec(run.spec_path, [
         *overrides, f"seed={run.seed}", f"train.steps={UNBOUNDED_STEPS}", "train.sample_every=0", "train.checkpoint_every=0",
@@ -87,7 +78,8 @@ def train_run(
         log.info("%s: unfinished run found; training it again from the start", run.path)
         shutil.rmtree(run.path)
     evaluations = PeriodicEval(every=eval_every, n=n, references=references)
-    trainer = Trainer(spec, run_dir=run.path, device=device, callbacks=[evaluations, TimeBudget(seconds=budget_s, clock=evaluations.train_seconds)])
+    budget = TimeBudget(seconds=budget_s, clock=evaluations.train_seconds if clock is None else lambda: clock(trainer))
+    trainer = Trainer(spec, run_dir=run.path, device=device, callbacks=[evaluations, budget])
     log.info("%s seed %d: training for %.1f min, metrics every %d steps", run.variant, run.seed, budget_s / 60, eval_every)
     trainer.fit()
 

@@ -25,10 +25,24 @@ METRICS = {  # key → (column title, decimals, scale)
 }
 
 
-def common_step(results: Sequence[dict[str, Any]]) -> int:
-    """The largest step at which every run was evaluated."""
+NO_COMMON_STEP = "no common step"
+
+
+def common_step(results: Sequence[dict[str, Any]]) -> int | None:
+    """The largest step at which every run was evaluated; None when there is none (runs are
+    evaluated every ``eval_every`` steps and at their last, so budgets that end before the
+    first ``eval_every`` on a slow machine leave each run with only its own last step)."""
     steps = set.intersection(*({row["step"] for row in r["evaluations"]} for r in results))
-    return max(steps)
+    return max(steps, default=None)
+
+
+def _compared(step: int | None) -> dict[str, str]:
+    """What the equal-time and equal-steps columns hold, in words (for summary.json)."""
+    return {
+        "equal_time": "each run's last evaluation, at the end of its time budget",
+        "equal_steps": f"step {step}, the largest step at which every run was evaluated" if step is not None
+        else f"{NO_COMMON_STEP}: no step at which every run was evaluated, so equal time only",
+    }
 
 
 def _row_at(result: dict[str, Any], step: int) -> dict[str, Any]:
@@ -41,7 +55,9 @@ def _mean_std(values: Sequence[float]) -> dict[str, Any]:
 
 def summarise(runs: Sequence[StudyRun]) -> dict[str, Any]:
     """Per variant: mean ± std (over seeds) of every metric at equal time (each run's last
-    evaluation, at the end of its budget) and at equal steps; step speed; tests against the baseline."""
+    evaluation, at the end of its budget) and at equal steps; step speed; tests against the baseline.
+
+    Without a common step (``equal_step`` None) the equal-steps entries and their tests are None."""
     from scipy.stats import ttest_ind
 
     results = {}
@@ -49,7 +65,7 @@ def summarise(runs: Sequence[StudyRun]) -> dict[str, Any]:
         results.setdefault(run.variant, []).append(run.result())
     variants, baseline = list(results), next(iter(results))
     step = common_step([r for rs in results.values() for r in rs])
-    summary: dict[str, Any] = {"baseline": baseline, "equal_step": step, "variants": {}, "tests": {}}
+    summary: dict[str, Any] = {"baseline": baseline, "equal_step": step, "compared": _compared(step), "variants": {}, "tests": {}}
     for variant, rs in results.items():
         summary["variants"][variant] = {
             "seeds": [r["seed"] for r in rs],
@@ -57,14 +73,14 @@ def summarise(runs: Sequence[StudyRun]) -> dict[str, Any]:
             "train_s": _mean_std([r["train_s"] for r in rs]),
             "median_step_s": _mean_std([r["median_step_s"] for r in rs]),
             "equal_time": {k: _mean_std([r["evaluations"][-1][k] for r in rs]) for k in METRICS},
-            "equal_steps": {k: _mean_std([_row_at(r, step)[k] for r in rs]) for k in METRICS},
+            "equal_steps": None if step is None else {k: _mean_std([_row_at(r, step)[k] for r in rs]) for k in METRICS},
         }
     base = summary["variants"][baseline]
     for variant in variants[1:]:
         entry = summary["variants"][variant]
         entry["step_time_ratio"] = entry["median_step_s"]["mean"] / base["median_step_s"]["mean"]
         summary["tests"][variant] = {
-            when: {
+            when: None if entry[when] is None else {
                 k: _welch(entry[when][k]["values"], base[when][k]["values"], ttest_ind) for k in METRICS
             }
             for when in ("equal_time", "equal_steps")
@@ -94,10 +110,15 @@ def markdown(summary: dict[str, Any], budget_minutes: float) -> str:
     for variant, v in summary["variants"].items():
         cells = [_cell(v["equal_time"][k], d, s) for k, (_, d, s) in METRICS.items()]
         lines.append(f"| {variant} | {_cell(v['steps'], 0)} | {_cell(v['median_step_s'], 3)} | " + " | ".join(cells) + " |")
-    lines += ["", f"### Equal steps: step {summary['equal_step']} (mean ± std over seeds)", ""]
-    lines += ["| model | " + " | ".join(titles) + " |", "|---" * (1 + len(METRICS)) + "|"]
-    for variant, v in summary["variants"].items():
-        lines.append(f"| {variant} | " + " | ".join(_cell(v["equal_steps"][k], d, s) for k, (_, d, s) in METRICS.items()) + " |")
+    if summary["equal_step"] is None:
+        lines += ["", f"### Equal steps: {NO_COMMON_STEP}", "", "No step at which every run was evaluated (each run is evaluated "
+                  "every --eval-every steps and at its last step), so the runs are compared at equal time only; "
+                  "a longer budget or a smaller --eval-every gives them one."]
+    else:
+        lines += ["", f"### Equal steps: step {summary['equal_step']} (mean ± std over seeds)", ""]
+        lines += ["| model | " + " | ".join(titles) + " |", "|---" * (1 + len(METRICS)) + "|"]
+        for variant, v in summary["variants"].items():
+            lines.append(f"| {variant} | " + " | ".join(_cell(v["equal_steps"][k], d, s) for k, (_, d, s) in METRICS.items()) + " |")
     lines += ["", "FID of each seed at equal time: " + "; ".join(
         f"{variant} " + ", ".join(f"{fid:.1f}" for fid in v["equal_time"]["fid"]["values"]) for variant, v in summary["variants"].items()
     ) + "."]
@@ -109,6 +130,8 @@ def markdown(summary: dict[str, Any], budget_minutes: float) -> str:
     for variant, tests in summary["tests"].items():
         ratio = summary["variants"][variant]["step_time_ratio"]
         for when, label in (("equal_time", "equal time"), ("equal_steps", "equal steps")):
+            if tests[when] is None:
+                continue
             cells = [f"{tests[when][k]['difference'] * s:+.{d}f} ({_p(tests[when][k]['p'])})" for k, (_, d, s) in METRICS.items()]
             lines.append(f"| {variant} | ×{ratio:.2f} | {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -133,10 +156,13 @@ def save_fid_curves(runs: Sequence[StudyRun], path: Path) -> Path:
     for colour, (variant, results) in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"], by_variant.items()):
         for axis, key, scale in ((axes[0], "step", 1.0), (axes[1], "train_s", 1 / 60)):
             curves = [(np.array([row[key] for row in r["evaluations"]]) * scale, np.array([row["fid"] for row in r["evaluations"]])) for r in results]
-            for x, y in curves:
-                axis.plot(x, y, color=colour, alpha=0.3, linewidth=0.8)
-            grid = np.linspace(max(x[0] for x, _ in curves), min(x[-1] for x, _ in curves), 50)
-            axis.plot(grid, np.median([np.interp(grid, x, y) for x, y in curves], axis=0), color=colour, linewidth=2, label=variant)
+            for x, y in curves:  # a run evaluated once (a short budget) is a point, which needs a marker to show
+                axis.plot(x, y, color=colour, alpha=0.3, linewidth=0.8, marker="o" if len(x) == 1 else None, markersize=4)
+            start, end = max(x[0] for x, _ in curves), min(x[-1] for x, _ in curves)
+            if start < end:  # a median only where every seed has a curve (np.interp would extend one flat)
+                grid = np.linspace(start, end, 50)
+                axis.plot(grid, np.median([np.interp(grid, x, y) for x, y in curves], axis=0), color=colour, linewidth=2)
+            axis.plot([], [], color=colour, linewidth=2, label=variant)  # the legend names a variant with or without a median
     axes[0].set(xlabel="generator step", ylabel="FID (log scale)", yscale="log", title="FID vs steps")
     axes[1].set(xlabel="minutes of training", yscale="log", title="FID vs wall-clock time")
     axes[1].legend(fontsize=8)

@@ -1,9 +1,9 @@
-"""Training callbacks: the terminal progress bar and the progress file the app reads."""
+"""Training callbacks: the terminal progress bar, the progress file the app reads, a time budget."""
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from ganparts.training.trainer import Trainer
@@ -67,3 +67,14 @@ class ProgressFile(Callback):
             "steps_per_s": rate, "eta_s": remaining / rate if rate else None,
             "elapsed_s": elapsed, "updated": time.time(), "last": last,
         })
+
+
+class TimeBudget(Callback):
+    """Requests a stop once ``clock()`` (training seconds) reaches ``seconds``; checked at each log flush."""
+
+    def __init__(self, *, seconds: float, clock: Callable[[], float]) -> None:
+        self.seconds, self.clock = seconds, clock
+
+    def on_log(self, trainer: Trainer, rows: list[dict[str, Any]]) -> None:
+        if self.clock() >= self.seconds:
+            trainer.request_stop()
