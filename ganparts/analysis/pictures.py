@@ -13,6 +13,7 @@ from torch import nn
 from torchvision.utils import make_grid, save_image
 
 from ganparts.blocks.attention import AttentionMap, AttentionRecording, record_attention
+from ganparts.runs.atomic import atomic_path
 
 QUERY_COLOURS = ("#ff3b30", "#34c759", "#0a84ff", "#ffcc00", "#af52de")
 
@@ -27,7 +28,8 @@ def save_grid(images: torch.Tensor, path: str | Path, *, nrow: int | None = None
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     nrow = nrow or max(1, round(images.shape[0] ** 0.5))
-    save_image(to_unit(images), str(path), nrow=nrow, padding=2, pad_value=1.0)
+    with atomic_path(path) as tmp:  # the app may show the grid while it is being written
+        save_image(to_unit(images), str(tmp), nrow=nrow, padding=2, pad_value=1.0)
     return path
 
 
@@ -139,7 +141,8 @@ def save_attention_figure(
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return path
 
@@ -173,7 +176,8 @@ def save_curves(rows: list[dict], path: str | Path, *, smooth: int = 25) -> Path
         axes[0, 1].legend(fontsize=7)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return path
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from ganparts.errors import UserError
+from ganparts.runs.atomic import atomic_write
 from ganparts.training.trainer import resolve_device
 
 EVALUATION_FILE = "evaluation.json"
@@ -56,9 +56,7 @@ def metric_table(columns: dict[str, dict[str, float]]) -> str:
 
 
 def write_json(data: dict, path: Path) -> Path:
-    """Write ``data`` as JSON atomically (temporary file, then rename)."""
+    """Write ``data`` as JSON, whole or not at all: the app may be reading the previous report."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data, indent=1) + "\n")
     return path

@@ -11,6 +11,7 @@ from ganparts.analysis import pictures as viz
 from ganparts.data.sources import load_images
 from ganparts.errors import UserError
 from ganparts.analysis.inference import generate, load_trained
+from ganparts.runs.atomic import atomic_path
 from ganparts.runs.layout import RunDir
 from ganparts.training.trainer import resolve_device
 
@@ -54,7 +55,8 @@ def sample(args) -> int:
         viz.save_grid(images, args.out)
     else:
         pixels = ((images.cpu() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)[:, 0].numpy()
-        np.savez_compressed(args.out, images=pixels, step=np.array(gan.step))
+        with atomic_path(args.out) as tmp:
+            np.savez_compressed(tmp, images=pixels, step=np.array(gan.step))
     print(f"ganparts: {args.n} images from {gan.checkpoint} (step {gan.step}) → {args.out}")
     return 0
 

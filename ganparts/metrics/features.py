@@ -28,6 +28,7 @@ from torch import nn
 
 from ganparts.data.sources import ImageSet, load_images
 from ganparts.hookspecs import hookimpl
+from ganparts.runs.atomic import atomic_path
 
 log = logging.getLogger("ganparts")
 
@@ -161,13 +162,10 @@ def cache_path(source: str) -> Path:
 
 
 def save_weights(model: nn.Module, path: Path, metadata: dict[str, str]) -> None:
-    """Write ``model``'s weights atomically: a temporary file in the same folder, fsynced, then renamed."""
+    """Write ``model``'s weights whole or not at all: other processes may load the cache meanwhile."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, str(tmp), metadata=metadata)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, str(tmp), metadata=metadata)
 
 
 def load_cached(path: Path, device: torch.device | str) -> MnistCNN | None:

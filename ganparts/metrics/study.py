@@ -94,7 +94,7 @@ def train_run(
         "median_step_s": statistics.median(step_times), "evaluations": evaluations.rows,
         "held_out_floor": {"n": len(evaluations.reference.held_out)} | evaluations.reference.floor,
     }
-    tmp = run.result_path.with_name(f".{RESULT}.tmp")
-    tmp.write_text(json.dumps(result, indent=1), encoding="utf-8")
-    tmp.replace(run.result_path)  # the rename marks the run finished
+    from ganparts.runs.atomic import atomic_write
+
+    atomic_write(run.result_path, json.dumps(result, indent=1))  # written whole, it marks the run finished
     return result

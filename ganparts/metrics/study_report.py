@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ganparts.metrics.study import StudyRun
+from ganparts.runs.atomic import atomic_path, atomic_write
 
 METRICS = {  # key → (column title, decimals, scale)
     "fid": ("FID ↓", 2, 1.0),
@@ -168,7 +169,8 @@ def save_fid_curves(runs: Sequence[StudyRun], path: Path) -> Path:
     axes[1].legend(fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
     return path
 
@@ -189,7 +191,8 @@ def save_sample_panels(runs: Sequence[StudyRun], path: Path, *, seed: int = 0) -
         axis.set_title(f"{run.variant}\nstep {result['steps']}, FID {result['evaluations'][-1]['fid']:.1f}", fontsize=9)
         axis.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
     return path
 
@@ -198,8 +201,8 @@ def write_report(runs: Sequence[StudyRun], directory: Path, *, budget_minutes: f
     """summary.json, report.md, fid_curves.png and samples.png in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     summary = summarise(runs)
-    (directory / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
-    (directory / "report.md").write_text(markdown(summary, budget_minutes), encoding="utf-8")
+    atomic_write(directory / "summary.json", json.dumps(summary, indent=1))
+    atomic_write(directory / "report.md", markdown(summary, budget_minutes))
     return {
         "summary": directory / "summary.json",
         "report": directory / "report.md",

@@ -1,11 +1,12 @@
 """Atomic checkpoints: tensors in safetensors, the rest of the state in JSON, the spec beside them.
 
 A checkpoint is a directory ``checkpoints/step_00000500/`` holding ``tensors.safetensors``,
-``state.json`` and ``spec.yaml``. It is written under a hidden temporary name, every file
-and the directory are fsynced, and only then renamed into place — so a directory named
-``step_*`` is always complete. ``state.json`` records the SHA-256 of the other two files,
-so a checkpoint damaged after writing is refused rather than loaded. Nothing here
-unpickles: loading a checkpoint cannot run code.
+``state.json`` and ``spec.yaml``. It is written under a hidden temporary name, each file
+through :mod:`ganparts.runs.atomic` (so every file and the directory are fsynced), and
+only then renamed into place — so a directory named ``step_*`` is always complete.
+``state.json`` records the SHA-256 of the other two files, so a checkpoint damaged after
+writing is refused rather than loaded. Nothing here unpickles: loading a checkpoint
+cannot run code.
 
 A process killed at any moment leaves at worst hidden ``.tmp-*`` (a write in progress),
 ``.del-*`` (a deletion in progress) or ``.old-*`` (a step being re-saved) directories;
@@ -28,6 +29,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ganparts.errors import UserError, first_line
+from ganparts.runs.atomic import atomic_path, atomic_write, fsync_dir
 
 FORMAT_VERSION = 1
 TENSORS, STATE, SPEC = "tensors.safetensors", "state.json", "spec.yaml"
@@ -76,11 +78,11 @@ def save_checkpoint(run_dir: Path, step: int, tensors: dict[str, torch.Tensor], 
             shutil.rmtree(tmp)
         tmp.mkdir()
         tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-        save_file(tensors, str(tmp / TENSORS), metadata={"format_version": str(FORMAT_VERSION)})
-        _write_text(tmp / SPEC, spec_text)
-        digests = {TENSORS: _sha256(tmp / TENSORS, fsync=True), SPEC: _sha256(tmp / SPEC)}  # safetensors does not fsync
-        _write_text(tmp / STATE, json.dumps({"format_version": FORMAT_VERSION, "step": step, "sha256": digests, **state}, indent=1))
-        _fsync_path(tmp)
+        with atomic_path(tmp / TENSORS) as part:
+            save_file(tensors, str(part), metadata={"format_version": str(FORMAT_VERSION)})
+        atomic_write(tmp / SPEC, spec_text)
+        digests = {TENSORS: _sha256(tmp / TENSORS), SPEC: _sha256(tmp / SPEC)}
+        atomic_write(tmp / STATE, json.dumps({"format_version": FORMAT_VERSION, "step": step, "sha256": digests, **state}, indent=1))
     except BaseException as err:  # a second Ctrl-C lands here too: never leave half a checkpoint
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(err, OSError):
@@ -93,7 +95,7 @@ def save_checkpoint(run_dir: Path, step: int, tensors: dict[str, torch.Tensor], 
         shutil.rmtree(old)
     else:
         tmp.rename(final)
-    _fsync_path(parent)
+    fsync_dir(parent)
     return final
 
 
@@ -101,9 +103,13 @@ def _write_error(run_dir: Path, step: int, err: OSError) -> CheckpointWriteError
     reason = err.strerror or str(err)
     if err.errno in (errno.ENOSPC, errno.EDQUOT):
         reason += " (the disk is full)"
+    return CheckpointWriteError(f"could not write the checkpoint of step {step} in {checkpoint_dir(run_dir)}: {reason};\n{last_complete(run_dir)}")
+
+
+def last_complete(run_dir: Path) -> str:
+    """Which checkpoint a failed run can go back to, as the end of an error message."""
     found = list_checkpoints(run_dir)
-    kept = f"the last complete checkpoint is {found[-1]}" if found else "no checkpoint was written yet"
-    return CheckpointWriteError(f"could not write the checkpoint of step {step} in {checkpoint_dir(run_dir)}: {reason};\n{kept}")
+    return f"the last complete checkpoint is {found[-1].name}" if found else "no checkpoint was written yet"
 
 
 def list_checkpoints(run_dir: Path) -> list[Path]:
@@ -115,7 +121,7 @@ def list_checkpoints(run_dir: Path) -> list[Path]:
     parent = checkpoint_dir(run_dir)
     if not parent.is_dir():
         return []
-    found = {step: p for p in parent.iterdir() if (step := _step_of(p.name)) is not None and p.is_dir()}
+    found = {step: p for p in parent.iterdir() if (step := step_of_name(p.name)) is not None and p.is_dir()}
     for old in parent.glob(f".old-{PREFIX}*"):
         step = _step_of_old(old.name)
         if step is not None and step not in found and old.is_dir():
@@ -126,10 +132,10 @@ def list_checkpoints(run_dir: Path) -> list[Path]:
 def checkpoint_step(path: Path) -> int | None:
     """The step a checkpoint directory holds, from its name alone (None: not a checkpoint's name)."""
     name = Path(path).name
-    return _step_of_old(name) if name.startswith(".old-") else _step_of(name)
+    return _step_of_old(name) if name.startswith(".old-") else step_of_name(name)
 
 
-def _step_of(name: str) -> int | None:
+def step_of_name(name: str) -> int | None:
     """``step_00000500`` → 500; None for any other name."""
     digits = name[len(PREFIX):]
     return int(digits) if name.startswith(PREFIX) and digits.isdigit() else None
@@ -137,7 +143,7 @@ def _step_of(name: str) -> int | None:
 
 def _step_of_old(name: str) -> int | None:
     """``.old-step_00000500-PID`` (a step set aside while it is re-saved) → 500."""
-    return _step_of(name.removeprefix(".old-").rsplit("-", 1)[0]) if name.startswith(".old-") else None
+    return step_of_name(name.removeprefix(".old-").rsplit("-", 1)[0]) if name.startswith(".old-") else None
 
 
 def prune_checkpoints(run_dir: Path, keep: int) -> None:
@@ -215,26 +221,9 @@ def latest_checkpoint(run_dir: Path, device: torch.device | str = "cpu") -> Chec
     return load_checkpoint(found[-1], device) if found else None
 
 
-def _write_text(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _sha256(path: Path, *, fsync: bool = False) -> str:
+def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(HASH_CHUNK):
             digest.update(chunk)
-        if fsync:
-            os.fsync(f.fileno())
     return digest.hexdigest()
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

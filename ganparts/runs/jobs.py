@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ganparts.errors import UserError
+from ganparts.runs.atomic import atomic_write
 from ganparts.runs.layout import RunDir
 from ganparts.spec.experiment import Experiment
 from ganparts.spec.files import dump_spec
@@ -76,7 +77,7 @@ def start_training(run: str | Path, spec: Experiment | None = None, *, steps: in
             run.path.mkdir(parents=True)
         except FileExistsError:
             raise JobError(f"{run.path} already exists; a new run needs a new name") from None
-        dump_spec(spec, run.spec)
+        run.write_spec(dump_spec(spec))
         args = [str(run.spec), "--out", str(run.path)]
     else:
         if not run.spec.is_file():
@@ -190,6 +191,4 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data))

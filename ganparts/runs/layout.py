@@ -13,9 +13,10 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Iterable
+
+from ganparts.runs.atomic import append_text, atomic_write
 
 
 class RunDir:
@@ -33,6 +34,10 @@ class RunDir:
     def create(self) -> None:
         for folder in (self.path, self.samples, self.attention):
             folder.mkdir(parents=True, exist_ok=True)
+
+    def write_spec(self, text: str) -> None:
+        """Write ``spec.yaml`` whole or not at all: a killed run must not leave half a spec."""
+        atomic_write(self.spec, text)
 
     def append_metrics(self, rows: Iterable[dict[str, Any]]) -> None:
         _append_jsonl(self.metrics, rows)
@@ -57,10 +62,10 @@ class RunDir:
 
     def _truncate_jsonl(self, path: Path, last_step: int) -> None:
         kept = [row for row in _read_jsonl(path) if row.get("step", 0) <= last_step]
-        self._replace(path, "".join(json.dumps(row) + "\n" for row in kept))
+        atomic_write(path, "".join(json.dumps(row) + "\n" for row in kept))
 
     def write_progress(self, progress: dict[str, Any]) -> None:
-        self._replace(self.progress, json.dumps(progress))
+        atomic_write(self.progress, json.dumps(progress))
 
     def read_progress(self) -> dict[str, Any] | None:
         try:
@@ -73,16 +78,9 @@ class RunDir:
         found = sorted((self.path / folder).glob(pattern))
         return found[-1] if found else None
 
-    @staticmethod
-    def _replace(path: Path, text: str) -> None:
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-
 
 def _append_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    with open(path, "a", encoding="utf-8") as f:
-        f.writelines(json.dumps(row) + "\n" for row in rows)
+    append_text(path, "".join(json.dumps(row) + "\n" for row in rows))
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
 import typing
 from pathlib import Path
 from typing import Any, Iterable
@@ -172,17 +171,9 @@ def _kind_first(data: Any) -> Any:
     return data
 
 
-def dump_spec(spec: BaseModel, path: str | Path | None = None) -> str:
-    """YAML (or JSON, for a ``.json`` path) text of ``spec``; written to ``path`` if given."""
-    data = spec_to_data(spec)
-    as_json = path is not None and Path(path).suffix.lower() == ".json"
-    text = json.dumps(data, indent=2) + "\n" if as_json else yaml.safe_dump(data, sort_keys=False)
-    if path is not None:  # write whole or not at all: a killed run must not leave half a spec
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    return text
+def dump_spec(spec: BaseModel) -> str:
+    """YAML text of ``spec``; writing it is the caller's (``RunDir.write_spec``), as spec/ does no file writes."""
+    return yaml.safe_dump(spec_to_data(spec), sort_keys=False)
 
 
 # --- error messages ---------------------------------------------------------------

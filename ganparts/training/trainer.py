@@ -163,7 +163,7 @@ class Trainer:
         train = self.spec.train
         if self.run and self.ranks.is_main:
             self.run.create()
-            dump_spec(self.spec, self.run.spec)
+            self.run.write_spec(dump_spec(self.spec))
         for cb in self.callbacks:
             cb.on_train_start(self)
         last_time = time.perf_counter()
