@@ -7,6 +7,7 @@ import torch
 from benchmarks.common import ATTENTION, flops_per_step, spec, timed_fit
 from benchmarks.timing import interleaved, median, ratio, spread
 from ganparts.training.trainer import Trainer
+from ganparts.plugins import default_registry
 
 TARGETS = {"sagan": 1.10, "sagan_pooled": 1.05}
 
@@ -16,7 +17,7 @@ def measure(batch_size: int, *, quick: bool) -> tuple[dict[str, list[float]], di
     trainers = {}
     for name in ATTENTION:
         torch.manual_seed(0)
-        trainers[name] = Trainer(spec(name, f"data.batch_size={batch_size}"))
+        trainers[name] = Trainer(spec(name, f"data.batch_size={batch_size}"), registry=default_registry())
     flops = {name: flops_per_step(t) for name, t in trainers.items()}
     steps = max(2, 640 // batch_size)
     rounds = (3 if quick else 7) if batch_size <= 64 else (3 if quick else 5)

@@ -51,6 +51,7 @@ from ganparts.runs import checkpoints as ckpt  # noqa: E402
 from ganparts.analysis.inference import load_trained  # noqa: E402
 from ganparts.runs.layout import RunDir  # noqa: E402
 from ganparts.spec.files import read_spec_data  # noqa: E402
+from ganparts.plugins import default_registry
 
 SPEC = ROOT / "specs" / "sagan_mnist.yaml"
 TINY = {
@@ -129,7 +130,7 @@ def inspect(run: Path) -> list[str]:
     problems = []
     for path in ckpt.list_checkpoints(run):
         try:
-            load_trained(path)
+            load_trained(path, registry=default_registry())
         except Exception as err:  # noqa: BLE001 — any failure here is what the harness reports
             problems.append(f"{path.name} does not load: {err}")
     rundir = RunDir(run)

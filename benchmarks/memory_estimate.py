@@ -2,7 +2,7 @@
 
 For each configuration, a fresh process loads the data, notes its resident memory, then
 builds the Trainer and runs three training steps on the CPU; the peak resident memory
-above that baseline is compared with ``estimate_resources(spec).total_bytes``.
+above that baseline is compared with ``estimate_resources(spec, registry=default_registry()).total_bytes``.
 
     python benchmarks/memory_estimate.py
 """
@@ -29,17 +29,19 @@ def measure(overrides: list[str]) -> dict:
     """Run in a child process: estimate, then the real peak of three steps."""
     sys.path.insert(0, str(ROOT))
     from ganparts.data.sources import load_images
-    from ganparts.training.preflight import estimate_resources
+    from ganparts.plugins import default_registry
     from ganparts.spec.files import load_spec
+    from ganparts.training.resources import estimate_resources
     from ganparts.training.trainer import Trainer
 
-    spec = load_spec(ROOT / "specs" / "sagan_mnist.yaml", ["data.source=mnist-5k", *overrides])
-    estimate = estimate_resources(spec)
-    data = load_images("mnist-5k")
+    registry = default_registry()
+    spec = load_spec(ROOT / "specs" / "sagan_mnist.yaml", ["data.source=mnist-5k", *overrides], registry=registry)
+    estimate = estimate_resources(spec, registry=registry)
+    data = load_images("mnist-5k", registry=registry)
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    trainer = Trainer(spec, data=data)
+    trainer = Trainer(spec, data=data, registry=registry)
     for _ in range(3):
-        trainer.train_step(*trainer.sample_real())
+        trainer.train_step(trainer.sample_real())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {"estimate_bytes": estimate.total_bytes, "measured_bytes": peak - baseline}
 

@@ -8,13 +8,14 @@ from benchmarks.common import spec, timed_fit
 from benchmarks.plain_sagan import PlainSAGAN
 from benchmarks.timing import interleaved, median, ratio, spread
 from ganparts.training.trainer import Trainer
+from ganparts.plugins import default_registry
 
 TARGET = 1.03
 
 
 def run(*, quick: bool) -> dict:
     torch.manual_seed(0)
-    trainer = Trainer(spec("sagan"))
+    trainer = Trainer(spec("sagan"), registry=default_registry())
     plain = {
         "plain, seed-style attention": PlainSAGAN.like(trainer, fused=False),
         "plain, ganparts' attention kernels": PlainSAGAN.like(trainer, fused=True),

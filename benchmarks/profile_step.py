@@ -14,6 +14,7 @@ from torch.profiler import ProfilerActivity, profile
 
 from benchmarks.common import ATTENTION, spec, timed_fit
 from ganparts.training.trainer import Trainer
+from ganparts.plugins import default_registry
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE", help="spec override")
     args = parser.parse_args(argv)
     torch.manual_seed(0)
-    trainer = Trainer(spec(args.network, f"data.batch_size={args.batch}", *args.overrides))
+    trainer = Trainer(spec(args.network, f"data.batch_size={args.batch}", *args.overrides), registry=default_registry())
     timed_fit(trainer, 5)()  # warm-up: oneDNN primitives, allocator
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         seconds = timed_fit(trainer, args.steps)()

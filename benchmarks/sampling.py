@@ -13,9 +13,12 @@ from torch.profiler import ProfilerActivity, profile
 from benchmarks.common import ATTENTION, spec
 from benchmarks.plain_sagan import SelfAttn
 from benchmarks.timing import interleaved, median, spread
-from ganparts.blocks.attention import SelfAttention2d, project
+from ganparts.blocks.attend import project
+from ganparts.blocks.attention import SelfAttention2d
 from ganparts.analysis.inference import generate, load_trained
 from ganparts.models import build_generator
+from ganparts.plugins import default_registry
+from tests.conftest import MNIST_SHAPE
 
 BATCH, MEMORY_BATCH, MEMORY_CHANNELS = 1000, 256, 32  # width 32: the default network's channels at 28×28
 
@@ -87,13 +90,13 @@ def memory_rows(*, quick: bool) -> list[list]:
 def sampling_rows(*, quick: bool, run_dir: Path | None) -> tuple[list[list], str]:
     generators = {}
     if run_dir is not None:
-        trained = load_trained(run_dir)
+        trained = load_trained(run_dir, registry=default_registry())
         generators[f"{trained.spec.name} (trained, step {trained.step})"] = trained.generator
         source = f"the EMA generator of {run_dir}"
     else:
         for name in ATTENTION:
             torch.manual_seed(0)
-            generators[name] = build_generator(spec(name)).eval()
+            generators[name] = build_generator(spec(name), registry=default_registry(), image_shape=MNIST_SHAPE).eval()
         source = "freshly initialised generators of the default spec (speed does not depend on the weights' values)"
 
     def sample(generator):

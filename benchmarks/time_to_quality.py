@@ -8,6 +8,7 @@ from benchmarks.common import spec
 from ganparts.training.callbacks import TimeBudget
 from ganparts.metrics.periodic import PeriodicEval
 from ganparts.training.trainer import Trainer
+from ganparts.plugins import default_registry
 
 FID_THRESHOLDS = (400, 200, 100, 50, 25)
 EVAL_EVERY, EVAL_IMAGES = 100, 2000
@@ -17,7 +18,7 @@ def run(*, quick: bool) -> dict:
     budget = 60 if quick else 240
     torch.manual_seed(0)
     evaluation = PeriodicEval(every=EVAL_EVERY, n=EVAL_IMAGES)
-    trainer = Trainer(spec("sagan", "train.steps=1000000"), callbacks=[evaluation, TimeBudget(seconds=budget, clock=evaluation.train_seconds)])
+    trainer = Trainer(spec("sagan", "train.steps=1000000"), callbacks=[evaluation, TimeBudget(seconds=budget, clock=evaluation.train_seconds)], registry=default_registry())
     trainer.fit()
     curve = [[row["step"], row["train_s"], row["fid"], row["is_mean"]] for row in evaluation.rows]
     rows, targets = [], []

@@ -12,6 +12,7 @@ from benchmarks import attention_overhead
 from benchmarks.common import ATTENTION, flops_per_step, spec, timed_fit
 from benchmarks.timing import interleaved, matmul_flops_per_s, median, ratio
 from ganparts.training.trainer import Trainer
+from ganparts.plugins import default_registry
 
 TARGET = 0.5
 OPTIONS = {"fp32, eager (default)": [], "train.compile: true": ["train.compile=true"], "train.precision: bf16": ["train.precision=bf16"]}
@@ -52,7 +53,7 @@ def _options(*, quick: bool, peaks: dict[str, float]) -> list[list]:
     trainers = {}
     for name, overrides in OPTIONS.items():
         torch.manual_seed(0)
-        trainers[name] = Trainer(spec("sagan", *overrides))
+        trainers[name] = Trainer(spec("sagan", *overrides), registry=default_registry())
     flops = flops_per_step(trainers["fp32, eager (default)"])  # the same for each option: same ops, other dtypes or kernels
     results = interleaved({name: timed_fit(t, 10) for name, t in trainers.items()}, rounds=3 if quick else 5, warmup=1)
     rows = []

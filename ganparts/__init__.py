@@ -27,7 +27,7 @@ _EXPORTS = {
     "plugin_reports": "ganparts.plugins",
     "Experiment": "ganparts.spec.experiment",
     "load_spec": "ganparts.spec.files",
-    "validate_spec": "ganparts.spec.files",
+    "validate_spec": "ganparts.spec.validation",
     "dump_spec": "ganparts.spec.files",
     "SpecError": "ganparts.errors",
     "build_generator": "ganparts.models",

@@ -153,16 +153,21 @@ def get_plugin_manager(*, autoload: bool | None = None) -> PluginManager:
 def build_registry(pm: PluginManager) -> Registry:
     """Call each plugin's ``ganparts_register`` on its own, in load order (built-ins first).
 
-    Each plugin's registrations are staged and kept only if its hook returns, so every
-    entry knows its plugin, and a plugin that raises (an invalid entry, a clashing name)
-    is unregistered, reported, and leaves nothing behind.
+    Each call goes through pluggy (``subset_hook_caller`` with every other plugin left out), so
+    pluggy checks the arguments and runs any hook wrappers, while one plugin's failure stays its
+    own. Each plugin's registrations are staged and kept only if its hook returns, so every
+    entry knows its plugin, and a plugin that raises (an invalid entry, a clashing name) is
+    unregistered, reported, and leaves nothing behind.
     """
     registry = Registry()
-    impls = {impl.plugin_name: impl for impl in pm.hook.ganparts_register.get_hookimpls()}
-    for name in [n for n, _ in pm.list_name_plugin() if n in impls]:
+    hooked = {impl.plugin_name for impl in pm.hook.ganparts_register.get_hookimpls()}
+    plugins = dict(pm.list_name_plugin())
+    for name in [n for n in plugins if n in hooked]:
+        others = [plugin for other, plugin in plugins.items() if other != name]
+        register = pm.subset_hook_caller("ganparts_register", remove_plugins=others)
         try:
-            with registry.plugin(name) as staged:
-                impls[name].function(registry=staged)
+            with registry.plugin(name, builtin=pm.reports[name].builtin) as staged:
+                register(registry=staged)
         except Exception as err:  # noqa: BLE001 — a broken plugin must not take ganparts down
             pm.unregister(name=name)
             pm.fail(name, f"ganparts_register failed: {_one_line(err)}", err)

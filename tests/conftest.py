@@ -17,6 +17,7 @@ from ganparts.spec.files import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
+MNIST_SHAPE = (1, 28, 28)  # what the example specs' data sources declare (DatasetSpec.image_shape)
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
@@ -62,7 +63,7 @@ def mnist_cnn_5k(feature_cache):
     """The MNIST feature network for mnist-5k (trained on first use, then read from the cache)."""
     from ganparts.metrics.evaluate import load_extractor
 
-    return load_extractor("mnist-5k")
+    return load_extractor("mnist-5k", registry=default_registry())
 
 
 @pytest.fixture(scope="session")
@@ -75,14 +76,14 @@ def tiny_spec():
     """A factory: ``tiny_spec(path='sagan_mnist.yaml', **overrides)`` → validated Experiment."""
 
     def make(path: str = "sagan_mnist.yaml", **extra: str):
-        return load_spec(SPECS / path, tiny_overrides(**extra))
+        return load_spec(SPECS / path, tiny_overrides(**extra), registry=default_registry())
 
     return make
 
 
 @pytest.fixture(scope="session")
 def mnist5k():
-    return load_images("mnist-5k")
+    return load_images("mnist-5k", registry=default_registry())
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:

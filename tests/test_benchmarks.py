@@ -7,6 +7,7 @@ from benchmarks.plain_sagan import PlainSAGAN, SelfAttn
 from benchmarks.sampling import peak_bytes
 from benchmarks.timing import interleaved
 from ganparts.training.trainer import Trainer
+from ganparts.plugins import default_registry
 
 
 def state_diff(a: torch.nn.Module, b: torch.nn.Module) -> float:
@@ -17,7 +18,7 @@ def state_diff(a: torch.nn.Module, b: torch.nn.Module) -> float:
 
 def test_plain_loop_trains_to_exactly_the_trainers_weights(tiny_spec, mnist5k):
     torch.manual_seed(0)
-    trainer = Trainer(tiny_spec(**{"train.steps": "5"}), data=mnist5k)
+    trainer = Trainer(tiny_spec(**{"train.steps": "5"}), data=mnist5k, registry=default_registry())
     plain = PlainSAGAN.like(trainer, fused=True)
     torch.manual_seed(1)
     trainer.fit()

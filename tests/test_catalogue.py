@@ -1,14 +1,17 @@
 """Registry-driven smoke tests: every registered block (plugins included) trains a step.
 
-Like timm's tests, a new block is tested the moment it is registered.
+Like timm's tests, a new block is tested the moment it is registered. Each step is the real
+``Trainer.train_step`` after the real :func:`~ganparts.training.preflight.preflight`, so a block
+that breaks training — not only a hand-written loop — fails here.
 """
 
 import pytest
 import torch
 
-from ganparts.models import IMAGE_SHAPE, build_discriminator, build_generator
 from ganparts.plugins import default_registry
 from ganparts.spec.files import load_spec
+from ganparts.training.preflight import preflight
+from ganparts.training.trainer import Trainer
 
 REGISTRY = default_registry()
 
@@ -24,32 +27,34 @@ def experiment(generator=None, discriminator=None, loss=None, penalties=()):
         "loss": loss or {"kind": "hinge"},
         "penalties": list(penalties),
     }
-    return load_spec(data)
+    return load_spec(data, registry=REGISTRY)
 
 
-def one_step(spec):
-    """Forward + backward through D and G with ``spec``'s loss and penalties; returns both losses."""
-    torch.manual_seed(0)
-    G, D = build_generator(spec).train(), build_discriminator(spec).train()
-    loss = REGISTRY.create("loss", spec.loss)
-    penalties = loss.penalties + tuple(REGISTRY.create("penalty", p) for p in spec.penalties)
-    real = torch.rand(4, *IMAGE_SHAPE) * 2 - 1
-    fake = G(torch.randn(4, spec.model.z_dim))
-    assert fake.shape == (4, *IMAGE_SHAPE) and fake.abs().max() <= 1
-    d_loss = loss.d_loss(D(real), D(fake.detach())) + sum(p(discriminator=D, real=real, fake=fake) for p in penalties)
-    d_loss.backward()
-    g_loss = loss.g_loss(D(fake), D(real) if loss.g_needs_real_logits else None)
-    g_loss.backward()
-    for net in (G, D):
-        grads = [p.grad for p in net.parameters() if p.requires_grad]
-        assert all(g is not None and torch.isfinite(g).all() for g in grads)
-    assert torch.isfinite(d_loss) and torch.isfinite(g_loss)
-    return d_loss, g_loss
+@pytest.fixture
+def one_step(mnist5k):
+    """One real training step of a spec: D and G both learn, every loss and gradient finite."""
+
+    def step(spec):
+        preflight(spec, registry=REGISTRY, device=torch.device("cpu"))
+        trainer = Trainer(spec, registry=REGISTRY, data=mnist5k)
+        before = [p.detach().clone() for net in (trainer.generator, trainer.discriminator) for p in net.parameters()]
+        logs = trainer.train_step(trainer.sample_real())
+        assert all(torch.isfinite(v) for v in logs.values()), logs
+        for net in (trainer.generator, trainer.discriminator):
+            assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())
+        after = [p for net in (trainer.generator, trainer.discriminator) for p in net.parameters()]
+        assert sum(not torch.equal(a, b) for a, b in zip(before, after)) > len(after) // 2  # most weights moved
+        with torch.no_grad():
+            fake = trainer.generator.eval()(trainer.noise(4))
+        assert fake.shape == (4, *mnist5k.image_shape) and fake.abs().max() <= 1
+        return logs
+
+    return step
 
 
 @pytest.mark.parametrize("sn", [True, False], ids=["sn", "nosn"])
 @pytest.mark.parametrize("name", REGISTRY.list("attention"))
-def test_every_attention_in_both_networks_at_every_resolution(name, sn):
+def test_every_attention_in_both_networks_at_every_resolution(name, sn, one_step):
     g_res = REGISTRY.get("generator", "dcgan").spec.resolutions
     d_res = REGISTRY.get("discriminator", "dcgan").spec.resolutions
     spec = experiment(
@@ -61,21 +66,21 @@ def test_every_attention_in_both_networks_at_every_resolution(name, sn):
 
 @pytest.mark.parametrize("sn", [True, False], ids=["sn", "nosn"])
 @pytest.mark.parametrize("name", REGISTRY.list("norm"))
-def test_every_norm(name, sn):
+def test_every_norm(name, sn, one_step):
     one_step(experiment(generator={"norm": {"kind": name}, "spectral_norm": sn}, discriminator={"norm": {"kind": name}, "spectral_norm": sn}))
 
 
 @pytest.mark.parametrize("name", REGISTRY.list("loss"))
-def test_every_loss(name):
+def test_every_loss(name, one_step):
     one_step(experiment(loss={"kind": name}))
 
 
 @pytest.mark.parametrize("name", REGISTRY.list("penalty"))
-def test_every_penalty(name):
+def test_every_penalty(name, one_step):
     one_step(experiment(penalties=[{"kind": name}]))
 
 
 @pytest.mark.parametrize("sn", [True, False], ids=["sn", "nosn"])
 @pytest.mark.parametrize("name", sorted(set(REGISTRY.list("generator")) & set(REGISTRY.list("discriminator"))))
-def test_every_family(name, sn):
+def test_every_family(name, sn, one_step):
     one_step(experiment(generator={"kind": name, "spectral_norm": sn}, discriminator={"kind": name, "spectral_norm": sn}))

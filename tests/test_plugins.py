@@ -244,15 +244,15 @@ def test_autoload_switch(value, enabled, site, monkeypatch):
 def test_reset_reloads_the_process_wide_registry_and_spec_model(site):
     from ganparts.spec.experiment import spec_model
 
-    before = spec_model()
+    before = spec_model(plugins.default_registry())
     make_distribution(site, "gp_late", BROKEN["hook_raises"][0].replace('raise RuntimeError("boom after one registration")', ""))
     assert "half" not in plugins.default_registry().list("attention")
     plugins.reset()
     try:
         assert "half" in plugins.default_registry().list("attention")
         assert any(r.name == "gp_late" and r.status == "loaded" for r in plugins.plugin_reports())
-        assert spec_model() is not before
-        load_spec(SPECS / "sagan_mnist.yaml", ["model.generator.attention.0.kind=half"])
+        assert spec_model(plugins.default_registry()) is not before
+        load_spec(SPECS / "sagan_mnist.yaml", ["model.generator.attention.0.kind=half"], registry=plugins.default_registry())
     finally:
         plugins.reset()
 

@@ -10,6 +10,7 @@ import pytest
 from ganparts.data.sources import DataError, load_images
 from ganparts.errors import SpecError
 from ganparts.spec.files import load_spec
+from ganparts.plugins import default_registry
 from tests.conftest import ROOT, SPECS
 
 SOURCES = sorted(p for folder in ("ganparts", "apps", "plugins", "benchmarks") for p in (ROOT / folder).rglob("*.py"))
@@ -77,7 +78,7 @@ def booby_trapped_module(tmp_path, monkeypatch):
 def test_a_spec_cannot_name_a_module_or_file_to_import(override, booby_trapped_module):
     path, marker = booby_trapped_module
     with pytest.raises(SpecError, match="is not one of"):
-        load_spec(SPECS / "sagan_mnist.yaml", [override.format(name="ganparts_trap", path=path)])
+        load_spec(SPECS / "sagan_mnist.yaml", [override.format(name="ganparts_trap", path=path)], registry=default_registry())
     assert not marker.exists() and "ganparts_trap" not in sys.modules
 
 
@@ -95,6 +96,6 @@ def test_a_pickle_planted_in_the_mnist_data_root_is_not_executed(tmp_path):
     for name in ("training.pt", "test.pt"):
         (processed / name).write_bytes(pickle.dumps(Exploit()))
     with pytest.raises(DataError, match="full MNIST could not be loaded from"):
-        load_images("mnist", root=tmp_path, download=False)
-    assert load_images("auto", root=tmp_path, download=False).source == "mnist-5k"  # auto falls back, saying so
+        load_images("mnist", root=tmp_path, download=False, registry=default_registry())
+    assert load_images("auto", root=tmp_path, download=False, registry=default_registry()).source == "mnist-5k"  # auto falls back, saying so
     assert not marker.exists()

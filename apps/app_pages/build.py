@@ -1,22 +1,24 @@
 """Build: compose a GAN from registered blocks; live spec YAML, validation, parameter counts."""
 
 import streamlit as st
+import torch
 import yaml
 
 from appkit import common
 from appkit.common import BUILT_SPEC, TRAIN_SOURCE
 from appkit.spec_form import SpecForm, reset_form
-from ganparts.spec.experiment import DataSpec, Experiment, ModelSpec
-from ganparts.errors import SpecError
-from ganparts.spec.files import dump_spec, load_spec, parse_spec_bytes, spec_to_data, validate_spec
 from ganparts.analysis.summary import network_tables
+from ganparts.errors import SpecError, UserError
+from ganparts.spec.experiment import DataSpec, Experiment, ModelSpec
+from ganparts.spec.files import dump_spec, load_spec, parse_spec_bytes, spec_to_data, validate_spec
+from ganparts.training.preflight import preflight
 
 BASE, UPLOAD, UPLOAD_ERRORS = "build.base", "build.upload", "build.upload_errors"
 DEFAULT_EXAMPLE = "sagan_mnist.yaml"
 
 
 def start_from_example() -> None:
-    st.session_state[BASE] = spec_to_data(load_spec(common.example_specs()[st.session_state["build.example"]]))
+    st.session_state[BASE] = spec_to_data(load_spec(common.example_specs()[st.session_state["build.example"]], registry=common.registry()))
     st.session_state.pop(UPLOAD_ERRORS, None)
     reset_form()
 
@@ -27,7 +29,7 @@ def start_from_upload() -> None:
         return
     try:
         data = parse_spec_bytes(upload.getvalue(), where=upload.name, json_only=upload.name.lower().endswith(".json"))
-        spec = validate_spec(data)
+        spec = validate_spec(data, common.registry())
     except SpecError as err:
         st.session_state[UPLOAD_ERRORS] = err.problems
         return
@@ -38,7 +40,7 @@ def start_from_upload() -> None:
 
 examples = common.example_specs()
 if BASE not in st.session_state:
-    st.session_state[BASE] = spec_to_data(load_spec(examples[DEFAULT_EXAMPLE]))
+    st.session_state[BASE] = spec_to_data(load_spec(examples[DEFAULT_EXAMPLE], registry=common.registry()))
 base = st.session_state[BASE]
 
 st.title("Build a GAN")
@@ -90,13 +92,17 @@ spec_data = {**named, "data": {**base.get("data", {}), **data}, "model": z_dim |
 with preview:
     st.subheader("Spec")
     try:
-        spec = validate_spec(spec_data)
-        tables = network_tables(spec)
+        spec = validate_spec(spec_data, common.registry())
+        preflight(spec, registry=common.registry(), device=torch.device("cpu"))  # what `train` decides
+        tables = network_tables(spec, registry=common.registry())
     except SpecError as err:
         spec = None
         for path, message in form.show_errors(err.problems):
             st.error(f"`{path}`: {message}" if path else message, icon=":material/error:")
         st.error(f"{len(err.problems)} problem(s): see the marked fields.", icon=":material/error:")
+    except UserError as err:  # e.g. more memory than this machine has
+        spec = None
+        st.error(str(err), icon=":material/error:")
     except Exception as err:  # noqa: BLE001 — a plugin's builder can fail in ways no spec check foresees
         spec = None
         st.error(f"The spec validates, but building its networks failed: {type(err).__name__}: {err}", icon=":material/error:")

@@ -5,16 +5,17 @@ import hashlib
 import json
 
 import streamlit as st
+import torch
 
 from appkit import common
 from appkit.common import BUILT_SPEC, CURRENT_RUN, TRAIN_SOURCE
 from appkit.pictures import metric_chart, show_picture
+from ganparts.errors import SpecError, UserError
 from ganparts.runs import jobs
-from ganparts.errors import UserError
 from ganparts.runs.layout import RunDir
 from ganparts.runs.listing import checkpoint_steps, list_runs, new_run_path, run_path, step_of, suggest_run_name
-from ganparts.errors import SpecError
 from ganparts.spec.files import load_spec, parse_spec_bytes, spec_to_data, validate_spec
+from ganparts.training.preflight import preflight
 
 SOURCES = {"example": "an example", "build": "the Build page", "upload": "a file"}
 REFRESH_S = 2.0
@@ -28,7 +29,7 @@ def chosen_spec():
         examples = common.example_specs()
         name = st.selectbox("Example spec", list(examples), key="train.example",
                             help="sagan_mnist: SAGAN (attention at 14×14); dcgan_mnist: the same without attention")
-        return spec_to_data(load_spec(examples[name]))
+        return spec_to_data(load_spec(examples[name], registry=common.registry()))
     if source == "build":
         if BUILT_SPEC not in st.session_state:
             st.info("Nothing built yet: compose a spec on the Build page first.")
@@ -40,7 +41,7 @@ def chosen_spec():
         return None
     try:
         return spec_to_data(validate_spec(parse_spec_bytes(upload.getvalue(), where=upload.name,
-                                                             json_only=upload.name.lower().endswith(".json"))))
+                                                             json_only=upload.name.lower().endswith(".json")), common.registry()))
     except SpecError as err:
         st.error("\n\n".join(f"`{p}`: {m}" if p else m for p, m in err.problems), icon=":material/error:")
         return None
@@ -71,7 +72,8 @@ def start_form() -> None:
         try:
             path = new_run_path(root, name)
             spec = validate_spec({**data, "data": {**data["data"], "source": source, "batch_size": batch},
-                                  "train": {**data["train"], "steps": steps}})
+                                  "train": {**data["train"], "steps": steps}}, common.registry())
+            preflight(spec, registry=common.registry(), device=torch.device("cpu"))  # what `ganparts train` will decide
             jobs.start_training(path, spec)
         except UserError as err:
             st.error(str(err), icon=":material/error:")

@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 from PIL import Image, ImageDraw
 
-from ganparts.data.sources import ImageSet
+from ganparts.data.images import ImageSet
 from ganparts.analysis.inference import TrainedGAN, load_trained
 from ganparts.plugins import default_registry, plugin_reports
 from ganparts.analysis.probe import held_out_digits
@@ -69,7 +69,7 @@ def pick_run(*, key: str, label: str = "Run", runs: list[RunInfo] | None = None,
 @st.cache_resource(max_entries=4, show_spinner="Loading the run's networks…")
 def load_gan(checkpoint: str) -> TrainedGAN:
     """A checkpoint's networks, shared read-only by every session (checkpoint folders never change)."""
-    return load_trained(checkpoint)
+    return load_trained(checkpoint, registry=registry())
 
 
 @st.cache_resource(show_spinner="Loading real digits…")

@@ -16,7 +16,6 @@ import streamlit as st
 from pydantic import BaseModel
 
 from ganparts.spec.forms import FormField, block_defaults, describe_fields
-from ganparts.plugins import BUILTIN_PLUGINS
 from ganparts.spec.registry import Registry
 
 PREFIX = "spec"
@@ -116,7 +115,7 @@ class SpecForm:
             st.session_state[ids_key] = list(range(len(items)))
         ids = st.session_state[ids_key]
         kind, names = field.block_kind, self.registry.list(field.block_kind)
-        new = next((n for n in names if self.registry.get(kind, n).plugin in BUILTIN_PLUGINS), names[0])  # a built-in first
+        new = next((n for n in names if self.registry.get(kind, n).builtin), names[0])  # a built-in first
         st.markdown(f"**{field.label}** ({len(ids)} block{'s' * (len(ids) != 1)})", help=field.description or None)
         values = []
         for position, item_id in enumerate(ids):
@@ -133,7 +132,7 @@ class SpecForm:
 
     def describe(self, kind: str, name: str) -> str:
         entry = self.registry.get(kind, name)
-        origin = "" if entry.plugin in BUILTIN_PLUGINS else f" [{entry.plugin}]"
+        origin = "" if entry.builtin else f" [{entry.plugin}]"
         return f"{name}{origin}"
 
     def slot(self, path: str) -> None:

@@ -8,11 +8,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ganparts.runs import checkpoints as ckpt
+from ganparts.data.images import image_shape
+from ganparts.errors import first_line
 from ganparts.models import build_discriminator, build_generator
-from ganparts.spec.registry import Registry
+from ganparts.runs import checkpoints as ckpt
 from ganparts.spec.experiment import Experiment
 from ganparts.spec.files import parse_spec_text, validate_spec
+from ganparts.spec.registry import Registry
 
 
 @dataclass
@@ -22,9 +24,10 @@ class TrainedGAN:
     discriminator: nn.Module
     step: int
     checkpoint: Path
+    registry: Registry  # what the networks were built from: loading data or blocks for this run uses it too
 
 
-def load_trained(run_or_checkpoint: str | Path, *, device: torch.device | str = "cpu", registry: Registry | None = None) -> TrainedGAN:
+def load_trained(run_or_checkpoint: str | Path, *, registry: Registry, device: torch.device | str = "cpu") -> TrainedGAN:
     """Networks of a run's newest checkpoint (or of the checkpoint directory given)."""
     path = Path(run_or_checkpoint)
     if (path / ckpt.STATE).exists():
@@ -36,20 +39,22 @@ def load_trained(run_or_checkpoint: str | Path, *, device: torch.device | str = 
         if found is None:
             raise ckpt.CheckpointError(f"{path}: no checkpoint yet (train it first: ganparts train SPEC --out {path})")
     spec = validate_spec(parse_spec_text(found.spec_text, where=str(found.path / ckpt.SPEC)), registry)
-    generator, discriminator = build_generator(spec, registry), build_discriminator(spec, registry)
+    shape = image_shape(spec.data.source, registry)
+    generator = build_generator(spec, registry=registry, image_shape=shape)
+    discriminator = build_discriminator(spec, registry=registry, image_shape=shape)
     try:
         generator.load_state_dict(found.group("generator_ema"))
         discriminator.load_state_dict(found.group("discriminator"))
     except RuntimeError as err:
-        raise ckpt.CheckpointError(f"{found.path}: weights do not match its spec ({str(err).splitlines()[0]})") from None
-    return TrainedGAN(spec, generator.to(device).eval(), discriminator.to(device).eval(), found.step, found.path)
+        raise ckpt.CheckpointError(f"{found.path}: weights do not match its spec ({first_line(err)})") from None
+    return TrainedGAN(spec, generator.to(device).eval(), discriminator.to(device).eval(), found.step, found.path, registry)
 
 
 @torch.no_grad()
 def generate(generator: nn.Module, n: int, *, seed: int = 0, batch_size: int = 1000, device: torch.device | str = "cpu") -> torch.Tensor:
     """``n`` images in [-1, 1] from latent noise seeded by ``seed`` (same seed, same images)."""
     z = latents(generator.z_dim, n, seed=seed)
-    return torch.cat([generator(chunk.to(device)) for chunk in z.split(batch_size)]) if n else z.new_zeros(0, 1, 28, 28)
+    return torch.cat([generator(chunk.to(device)) for chunk in z.split(batch_size)]) if n else z.new_zeros(0, *generator.image_shape)
 
 
 def latents(z_dim: int, n: int, *, seed: int = 0) -> torch.Tensor:

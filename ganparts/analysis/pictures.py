@@ -10,7 +10,6 @@ import torch
 import torch.nn.functional as F
 from einops import reduce
 from torch import nn
-from torchvision.utils import make_grid, save_image
 
 from ganparts.blocks.attention import AttentionMap, AttentionRecording, record_attention
 from ganparts.runs.atomic import atomic_path
@@ -28,6 +27,8 @@ def save_grid(images: torch.Tensor, path: str | Path, *, nrow: int | None = None
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     nrow = nrow or max(1, round(images.shape[0] ** 0.5))
+    from torchvision.utils import save_image  # here, not at the top: torchvision takes seconds to import
+
     with atomic_path(path) as tmp:  # the app may show the grid while it is being written
         save_image(to_unit(images), str(tmp), nrow=nrow, padding=2, pad_value=1.0)
     return path
@@ -35,6 +36,8 @@ def save_grid(images: torch.Tensor, path: str | Path, *, nrow: int | None = None
 
 def grid_image(images: torch.Tensor, *, nrow: int | None = None) -> torch.Tensor:
     """The grid as an (H, W, 3) float tensor in [0, 1], for displaying in the app."""
+    from torchvision.utils import make_grid
+
     nrow = nrow or max(1, round(images.shape[0] ** 0.5))
     return make_grid(to_unit(images), nrow=nrow, padding=2, pad_value=1.0).permute(1, 2, 0)
 

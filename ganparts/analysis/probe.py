@@ -14,7 +14,8 @@ import torch
 from ganparts.analysis import pictures as viz
 from ganparts.analysis.inference import TrainedGAN, latents
 from ganparts.blocks.attention import AttentionMap
-from ganparts.data.sources import ImageSet, load_images
+from ganparts.data.images import ImageSet
+from ganparts.data.sources import load_images
 
 Network = Literal["G", "D"]
 
@@ -72,4 +73,4 @@ def probe_attention(gan: TrainedGAN, network: Network, *, seed: int = 0, image: 
 
 def held_out_digits(gan: TrainedGAN) -> ImageSet:
     """Real digits the run did not train on (the test split of its data source), offline."""
-    return load_images(gan.spec.data.source, split="test", root=gan.spec.data.root, download=False)
+    return load_images(gan.spec.data.source, registry=gan.registry, split="test", root=gan.spec.data.root, download=False)

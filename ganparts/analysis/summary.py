@@ -5,6 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ganparts.data.images import image_shape
+from ganparts.models import build_discriminator, build_generator
+from ganparts.spec.registry import Registry
+
 
 def layer_table(model: nn.Module, example: torch.Tensor) -> list[dict]:
     """One row per top-level stage of ``model`` after a forward pass on ``example``.
@@ -46,11 +50,10 @@ def format_table(title: str, rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def network_tables(spec, registry=None) -> dict[str, list[dict]]:
+def network_tables(spec, *, registry: Registry) -> dict[str, list[dict]]:
     """:func:`layer_table` of the generator and the discriminator an experiment ``spec`` describes."""
-    from ganparts.models import IMAGE_SHAPE, build_discriminator, build_generator
-
+    shape = image_shape(spec.data.source, registry)
     return {
-        "generator": layer_table(build_generator(spec, registry), torch.zeros(2, spec.model.z_dim)),
-        "discriminator": layer_table(build_discriminator(spec, registry), torch.zeros(2, *IMAGE_SHAPE)),
+        "generator": layer_table(build_generator(spec, registry=registry, image_shape=shape), torch.zeros(2, spec.model.z_dim)),
+        "discriminator": layer_table(build_discriminator(spec, registry=registry, image_shape=shape), torch.zeros(2, *shape)),
     }

@@ -84,6 +84,13 @@ class AdversarialLoss:
     g_needs_real_logits: bool = False
 
 
+def build_objective(spec, registry) -> tuple[AdversarialLoss, tuple[Penalty, ...]]:
+    """The loss an :class:`~ganparts.spec.experiment.Experiment` trains with, and every penalty
+    added to D's loss: the loss's own (e.g. wgan-gp's gradient penalty), then ``spec.penalties``."""
+    loss = registry.create("loss", spec.loss)
+    return loss, loss.penalties + tuple(registry.create("penalty", p) for p in spec.penalties)
+
+
 class _LossSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

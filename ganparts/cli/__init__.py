@@ -6,8 +6,12 @@ import argparse
 import importlib
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from ganparts.errors import UserError
+
+if TYPE_CHECKING:
+    import torch
 
 COMMAND_MODULES = (
     "ganparts.cli.spec",
@@ -40,6 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # a second Ctrl-C while training, or one anywhere else
         print("ganparts: interrupted", file=sys.stderr)
         return 130
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``--device``: ``auto`` is CUDA where available, else the CPU; anything else as torch spells it."""
+    import torch  # not at the top: `ganparts --help` and the app's launcher should not wait for torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
 
 
 def add_spec_options(parser: argparse.ArgumentParser) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ganparts.cli import add_spec_options
+from ganparts.cli import add_spec_options, resolve_device
 from ganparts.errors import UserError
+from ganparts.plugins import default_registry
 from ganparts.spec.files import load_spec
-from ganparts.training.trainer import resolve_device
+from ganparts.training.preflight import preflight
 
 
 def add_commands(commands) -> None:
@@ -32,8 +33,11 @@ def compare(args) -> int:
     from ganparts.metrics.study import plan, train_run
 
     _check(args)
-    for path in args.specs:  # every spec must validate before hours of training start
-        log_every = load_spec(path, args.overrides).train.log_every
+    registry, device = default_registry(), resolve_device(args.device)
+    for path in args.specs:  # every spec must be able to train before hours of training start
+        spec = load_spec(path, args.overrides, registry=registry)
+        preflight(spec, registry=registry, device=device)
+        log_every = spec.train.log_every
         if args.eval_every % log_every:
             raise UserError(f"--eval-every {args.eval_every}: must be a multiple of train.log_every ({log_every}) of {path}, so every run is evaluated at the same steps")
     runs = plan(args.specs, args.seeds, args.out)
@@ -44,8 +48,8 @@ def compare(args) -> int:
         if args.max_runs is not None and count >= args.max_runs:
             break
         result = train_run(
-            run, budget_s=60 * args.budget_minutes, eval_every=args.eval_every, n=args.n,
-            overrides=args.overrides, device=resolve_device(args.device), references=references,
+            run, registry=registry, budget_s=60 * args.budget_minutes, eval_every=args.eval_every, n=args.n,
+            overrides=args.overrides, device=device, references=references,
         )
         final = result["evaluations"][-1]
         print(f"ganparts: {run.variant} seed {run.seed}: {result['steps']} steps, FID {final['fid']:.2f}, IS {final['is_mean']:.2f} → {run.path}")

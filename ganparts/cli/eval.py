@@ -7,7 +7,8 @@ from pathlib import Path
 
 from ganparts.errors import UserError
 from ganparts.runs.atomic import atomic_write
-from ganparts.training.trainer import resolve_device
+from ganparts.cli import resolve_device
+from ganparts.plugins import default_registry
 
 EVALUATION_FILE = "evaluation.json"
 MIN_IMAGES = 10  # the Inception Score splits the images in 10
@@ -32,7 +33,10 @@ def evaluate(args) -> int:
         raise UserError(f"--n {args.n}: must be at least {MIN_IMAGES}")
     if args.json is not None and args.json.suffix.lower() != ".json":
         raise UserError(f"--json {args.json}: the file name must end in .json")
-    report = evaluate_run(args.run, n=args.n, seed=args.seed, feature=args.feature, device=resolve_device(args.device), progress=not args.no_progress)
+    report = evaluate_run(
+        args.run, n=args.n, seed=args.seed, feature=args.feature, device=resolve_device(args.device),
+        progress=not args.no_progress, registry=default_registry(),
+    )
     print(metric_table({f"generated (n={args.n})": report["generated"], f"held-out real (n={report['held_out_floor']['n']})": report["held_out_floor"]}))
     written = [write_json(report, args.run / EVALUATION_FILE)]  # beside the run's (or checkpoint's) own files
     if args.json is not None:

@@ -10,17 +10,18 @@ import torch
 from ganparts.analysis import pictures as viz
 from ganparts.data.sources import load_images
 from ganparts.errors import UserError
-from ganparts.analysis.inference import generate, load_trained
+from ganparts.analysis.inference import generate, latents, load_trained
 from ganparts.runs.atomic import atomic_path
 from ganparts.runs.layout import RunDir
-from ganparts.training.trainer import resolve_device
+from ganparts.cli import resolve_device
+from ganparts.plugins import default_registry
 
 
 def add_commands(commands) -> None:
     p = commands.add_parser("sample", help="generate images from a run's EMA generator (.npz array or .png grid)")
     p.add_argument("run", type=Path, help="run directory (newest checkpoint) or a checkpoint directory")
     p.add_argument("--n", type=int, default=64, help="number of images")
-    p.add_argument("--out", type=Path, required=True, help="output .npz (uint8 images, N×28×28) or .png (grid)")
+    p.add_argument("--out", type=Path, required=True, help="output .npz (uint8 images, N×H×W) or .png (grid)")
     p.add_argument("--seed", type=int, default=0, help="latent noise seed")
     p.add_argument("--device", default="auto")
     p.set_defaults(handler=sample)
@@ -48,7 +49,7 @@ def sample(args) -> int:
     if args.n <= 0:
         raise UserError(f"--n {args.n}: must be positive")
     device = resolve_device(args.device)
-    gan = load_trained(args.run, device=device)
+    gan = load_trained(args.run, device=device, registry=default_registry())
     images = generate(gan.generator, args.n, seed=args.seed, device=device)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".png":
@@ -63,12 +64,13 @@ def sample(args) -> int:
 
 def attention(args) -> int:
     device = resolve_device(args.device)
-    gan = load_trained(args.run, device=device)
-    queries = [_parse_query(q) for q in args.query] if args.query else None
+    gan = load_trained(args.run, device=device, registry=default_registry())
+    height, width = gan.generator.image_shape[1:]
+    queries = [_parse_query(q, width, height) for q in args.query] if args.query else None
     if args.network == "G":
-        net, inputs = gan.generator, torch.randn(args.n, gan.spec.model.z_dim, generator=torch.Generator().manual_seed(args.seed)).to(device)
+        net, inputs = gan.generator, latents(gan.spec.model.z_dim, args.n, seed=args.seed).to(device)
     else:
-        real = load_images(gan.spec.data.source, split="test", root=gan.spec.data.root, download=gan.spec.data.download)
+        real = load_images(gan.spec.data.source, registry=default_registry(), split="test", root=gan.spec.data.root, download=gan.spec.data.download)
         net, inputs = gan.discriminator, real.to_float(device)[0][: args.n]
     output, maps = viz.attention_maps(net, inputs)
     if not maps:
@@ -88,11 +90,11 @@ def curves(args) -> int:
     return 0
 
 
-def _parse_query(text: str) -> tuple[int, int]:
+def _parse_query(text: str, width: int, height: int) -> tuple[int, int]:
     try:
         x, y = (int(v) for v in text.split(","))
     except ValueError:
         raise UserError(f"--query {text!r}: expected X,Y pixel coordinates, e.g. 14,10") from None
-    if not (0 <= x < 28 and 0 <= y < 28):
-        raise UserError(f"--query {text!r}: coordinates must lie in 0..27")
+    if not (0 <= x < width and 0 <= y < height):
+        raise UserError(f"--query {text!r}: x must lie in 0..{width - 1} and y in 0..{height - 1}")
     return x, y

@@ -6,13 +6,14 @@ import json
 
 import torch
 
-from ganparts.cli import add_spec_options
-from ganparts.training.preflight import require_memory
-from ganparts.models import IMAGE_SHAPE, build_discriminator, build_generator
+from ganparts.analysis.summary import format_table, layer_table
+from ganparts.cli import add_spec_options, resolve_device
+from ganparts.data.images import image_shape
+from ganparts.models import build_discriminator, build_generator
+from ganparts.plugins import default_registry
 from ganparts.spec.experiment import json_schema
 from ganparts.spec.files import dump_spec, load_spec
-from ganparts.analysis.summary import format_table, layer_table
-from ganparts.training.trainer import resolve_device
+from ganparts.training.preflight import preflight
 
 
 def add_commands(commands) -> None:
@@ -32,8 +33,9 @@ def add_commands(commands) -> None:
 
 
 def validate(args) -> int:
-    spec = load_spec(args.spec, args.overrides)
-    estimate = require_memory(spec, resolve_device("auto"))  # also builds both networks, shapes only
+    registry = default_registry()
+    spec = load_spec(args.spec, args.overrides, registry=registry)
+    estimate = preflight(spec, registry=registry, device=resolve_device("auto"))  # the same decision train makes
     if args.print:
         print(dump_spec(spec), end="")
     else:
@@ -43,12 +45,15 @@ def validate(args) -> int:
 
 
 def build(args) -> int:
-    spec = load_spec(args.spec, args.overrides)
-    require_memory(spec, resolve_device("auto"))
-    generator, discriminator = build_generator(spec), build_discriminator(spec)
+    registry = default_registry()
+    spec = load_spec(args.spec, args.overrides, registry=registry)
+    preflight(spec, registry=registry, device=resolve_device("auto"))
+    shape = image_shape(spec.data.source, registry)
+    generator = build_generator(spec, registry=registry, image_shape=shape)
+    discriminator = build_discriminator(spec, registry=registry, image_shape=shape)
     for title, net, example in (
         ("generator", generator, torch.zeros(2, spec.model.z_dim)),
-        ("discriminator", discriminator, torch.zeros(2, *IMAGE_SHAPE)),
+        ("discriminator", discriminator, torch.zeros(2, *shape)),
     ):
         entry = net.ganparts_entry
         print(format_table(f"{title} {entry.name} (from {entry.plugin})", layer_table(net, example)))
@@ -60,5 +65,5 @@ def build(args) -> int:
 
 
 def schema(args) -> int:
-    print(json.dumps(json_schema(), indent=2))
+    print(json.dumps(json_schema(default_registry()), indent=2))
     return 0

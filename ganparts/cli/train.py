@@ -9,16 +9,18 @@ import time
 from pathlib import Path
 
 from ganparts.runs import checkpoints as ckpt
-from ganparts.training import distributed, preflight
+from ganparts.training import distributed, resources
+from ganparts.training.preflight import preflight
+from ganparts.plugins import default_registry
 from ganparts.training.callbacks import ProgressBar, ProgressFile
-from ganparts.cli import add_spec_options
+from ganparts.cli import add_spec_options, resolve_device
 from ganparts.data.sources import load_images
 from ganparts.errors import UserError
-from ganparts.metrics.periodic import PeriodicEval
 from ganparts.runs.layout import RunDir
+from ganparts.runs.listing import spec_differences
 from ganparts.spec.experiment import Experiment
 from ganparts.spec.files import load_spec, parse_spec_text, spec_to_data, validate_spec
-from ganparts.training.trainer import Trainer, resolve_device
+from ganparts.training.trainer import Trainer
 
 # Schedule fields a resumed run may change; everything else must match the checkpoint.
 RESUMABLE_CHANGES = {"steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "eval_every", "on_nonfinite", "compile"}
@@ -59,15 +61,16 @@ def _train(args, ranks: distributed.Ranks, device, held: contextlib.ExitStack) -
         if not (args.resume and run.spec.exists()):
             raise UserError("a spec file is required (only --resume of an existing run can use the run's own spec.yaml)")
         args.spec = run.spec
-    spec = load_spec(args.spec, args.overrides)
+    registry = default_registry()
+    spec = load_spec(args.spec, args.overrides, registry=registry)
     if found:
-        _check_same_experiment(spec, validate_spec(parse_spec_text(found.spec_text, where=str(found.path / ckpt.SPEC))))
+        _check_same_experiment(spec, validate_spec(parse_spec_text(found.spec_text, where=str(found.path / ckpt.SPEC)), registry))
 
     # Everything that can be known to fail is refused here, before anything is written.
-    estimate = preflight.require_memory(spec, device, batch_size=distributed.local_batch_size(spec.data.batch_size, ranks))
+    estimate = preflight(spec, registry=registry, device=device, batch_size=distributed.local_batch_size(spec.data.batch_size, ranks))
     if ranks.is_main:
-        preflight.require_writable(run.path)
-        preflight.require_disk_space(
+        resources.require_writable(run.path)
+        resources.require_disk_space(
             run.path, spec, estimate, from_step=found.step if found else 0, checkpoints_present=len(ckpt.list_checkpoints(run.path))
         )
         held.enter_context(_only_trainer_of(run))
@@ -75,9 +78,11 @@ def _train(args, ranks: distributed.Ranks, device, held: contextlib.ExitStack) -
     if ranks.is_main:
         callbacks = [ProgressFile()] + ([] if args.no_progress else [ProgressBar()])
         if spec.train.eval_every:
+            from ganparts.metrics.periodic import PeriodicEval  # torchmetrics takes seconds to import: only when asked
+
             callbacks.append(PeriodicEval(every=spec.train.eval_every))
-    data = distributed.main_first(lambda: load_images(spec.data.source, root=spec.data.root, download=spec.data.download), ranks)
-    trainer = Trainer(spec, run_dir=run.path, device=device, callbacks=callbacks, data=data, ranks=ranks)
+    data = distributed.main_first(lambda: load_images(spec.data.source, registry=registry, root=spec.data.root, download=spec.data.download), ranks)
+    trainer = Trainer(spec, registry=registry, run_dir=run.path, device=device, callbacks=callbacks, data=data, ranks=ranks)
     if found:
         trainer.restore(found)
         if ranks.is_main:
@@ -132,11 +137,9 @@ def _only_trainer_of(run: RunDir):
 
 def _write_failure(run: RunDir, step: int, err: OSError) -> UserError:
     """A file-system failure mid-run (disk full, read-only, …) as a short message with the way back."""
-    found = ckpt.list_checkpoints(run.path)
-    kept = f"the last complete checkpoint is {found[-1].name}" if found else "no checkpoint was written yet"
     where = f" ({err.filename})" if err.filename else ""
     return UserError(
-        f"{run.path}: {err.strerror or err}{where} at step {step};\n{kept}; make room and continue with: "
+        f"{run.path}: {err.strerror or err}{where} at step {step};\n{ckpt.last_complete(run.path)}; make room and continue with: "
         f"ganparts train --out {run.path} --resume"
     )
 
@@ -164,15 +167,7 @@ def _check_same_experiment(new: Experiment, old: Experiment) -> None:
     for section in (a, b):
         section["train"] = {k: v for k, v in section["train"].items() if k not in RESUMABLE_CHANGES}
         section.pop("name")
-    differences = sorted(_diff(a, b))
+    differences = spec_differences({"here": a, "checkpoint": b})
     if differences:
-        lines = [f"{path}: {new_value!r} here, {old_value!r} in the checkpoint" for path, new_value, old_value in differences]
+        lines = [f"{path}: {values['here']!r} here, {values['checkpoint']!r} in the checkpoint" for path, values in differences.items()]
         raise UserError("\n".join(["the spec differs from the run being resumed (only train.steps and the schedule may change):", *lines]))
-
-
-def _diff(a, b, path=""):
-    if isinstance(a, dict) and isinstance(b, dict):
-        for key in a.keys() | b.keys():
-            yield from _diff(a.get(key), b.get(key), f"{path}.{key}" if path else key)
-    elif a != b:
-        yield path, a, b

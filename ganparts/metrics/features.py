@@ -26,7 +26,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ganparts.data.sources import ImageSet, load_images
+from ganparts.errors import first_line
+from ganparts.data.images import ImageSet, image_shape
+from ganparts.data.sources import load_images
+from ganparts.spec.registry import Registry
 from ganparts.hookspecs import hookimpl
 from ganparts.runs.atomic import atomic_path
 
@@ -39,7 +42,7 @@ TRAIN_BATCH = 128
 
 
 class FeatureExtractor(nn.Module):
-    """Base of feature extractors: images in [-1, 1], shape (N, 1, 28, 28), to features and class logits.
+    """Base of feature extractors: images in [-1, 1], shaped (N, C, H, W) as their dataset declares, to features and class logits.
 
     ``forward`` returns the (N, ``num_features``) features, so an extractor can also be handed
     to torchmetrics as its ``feature`` module. Subclasses implement :meth:`features_and_logits`.
@@ -56,23 +59,24 @@ class FeatureExtractor(nn.Module):
 
 
 class MnistCNN(FeatureExtractor):
-    """Two conv stages (28→14→7) and a 128-unit penultimate layer; no batch norm, so eval is exact."""
+    """Two conv stages (28→14→7 for MNIST) and a 128-unit penultimate layer; no batch norm, so eval is exact."""
 
     num_features = 128
     num_classes = 10
 
-    def __init__(self) -> None:
+    def __init__(self, *, image_shape: tuple[int, int, int]) -> None:
         super().__init__()
+        channels, height, width = self.image_shape = tuple(image_shape)
         self.body = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(64 * 7 * 7, self.num_features), nn.ReLU(),
+            nn.Flatten(), nn.Linear(64 * (height // 4) * (width // 4), self.num_features), nn.ReLU(),
         )
         self.dropout = nn.Dropout(0.3)
         self.head = nn.Linear(self.num_features, self.num_classes)
 
     def features_and_logits(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        assert images.dim() == 4 and images.shape[1:] == (1, 28, 28), f"expected (N, 1, 28, 28) images, got {tuple(images.shape)}"
+        assert images.dim() == 4 and images.shape[1:] == self.image_shape, f"expected (N, {self.image_shape}) images, got {tuple(images.shape)}"
         features = self.body(images)
         return features, self.head(self.dropout(features))
 
@@ -104,7 +108,7 @@ def random_affine(images: torch.Tensor, generator: torch.Generator) -> torch.Ten
     """Each image rotated (±10°), scaled (±10 %) and shifted (±2 px) at random: one batched grid_sample."""
     n = images.shape[0]
     uniform = lambda *shape: torch.rand(*shape, generator=generator, device=images.device) * 2 - 1  # noqa: E731
-    angle, scale, shift = uniform(n) * math.radians(10), 1 + uniform(n) * 0.1, uniform(n, 2) * (2 * 2 / 28)
+    angle, scale, shift = uniform(n) * math.radians(10), 1 + uniform(n) * 0.1, uniform(n, 2) * (2 * 2 / images.shape[-1])
     cos, sin = angle.cos() / scale, angle.sin() / scale
     theta = rearrange(torch.stack([cos, -sin, shift[:, 0], sin, cos, shift[:, 1]], dim=1), "n (r c) -> n r c", r=2)
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
@@ -122,7 +126,7 @@ def train_mnist_cnn(
     augmentation; the step count, not the data size, sets the time it takes.
     """
     with deterministic(seed):
-        model = MnistCNN().to(device).train()
+        model = MnistCNN(image_shape=train.image_shape).to(device).train()
         images, labels = train.to_float(device)
         rng = torch.Generator(device=device).manual_seed(seed)
         optimiser = torch.optim.Adam(model.parameters(), lr=2e-3)
@@ -168,20 +172,22 @@ def save_weights(model: nn.Module, path: Path, metadata: dict[str, str]) -> None
         save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, str(tmp), metadata=metadata)
 
 
-def load_cached(path: Path, device: torch.device | str) -> MnistCNN | None:
+def load_cached(path: Path, device: torch.device | str, *, image_shape: tuple[int, int, int]) -> MnistCNN | None:
     """The cached network, or None when the file is missing, unreadable or of another shape."""
     if not path.is_file():
         return None
-    model = MnistCNN()
+    model = MnistCNN(image_shape=image_shape)
     try:
         model.load_state_dict(load_file(str(path), device="cpu"))
     except (SafetensorError, OSError, RuntimeError) as err:
-        log.warning("ignoring unreadable feature-network cache %s (%s); training it again", path, str(err).splitlines()[0])
+        log.warning("ignoring unreadable feature-network cache %s (%s); training it again", path, first_line(err))
         return None
     return model.to(device).eval().requires_grad_(False)
 
 
-def mnist_cnn(source: str, *, root: str | Path | None = None, download: bool = True, device: torch.device | str = "cpu", registry=None) -> MnistCNN:
+def mnist_cnn(
+    source: str, *, registry: Registry, root: str | Path | None = None, download: bool = True, device: torch.device | str = "cpu"
+) -> MnistCNN:
     """The MNIST feature network for data ``source``: from the cache, or trained now and cached.
 
     Args:
@@ -191,7 +197,7 @@ def mnist_cnn(source: str, *, root: str | Path | None = None, download: bool = T
     if source == "auto":
         source = load_images(source, root=root, download=download, registry=registry).source
     path = cache_path(source)
-    model = load_cached(path, device)
+    model = load_cached(path, device, image_shape=image_shape(source, registry))
     if model is None:
         train = load_images(source, root=root, download=download, registry=registry)
         log.info("training the MNIST feature network on %s (%d images, once; cached in %s)", source, len(train), path)
@@ -209,7 +215,7 @@ def ganparts_register(registry):
     registry.register(
         "feature",
         spec=MnistCnnSpec,
-        builder=lambda s, *, source, root=None, download=True, device="cpu", registry=None: mnist_cnn(
+        builder=lambda s, *, source, registry, root=None, download=True, device="cpu": mnist_cnn(
             source, root=root, download=download, device=device, registry=registry
         ),
     )

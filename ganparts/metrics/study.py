@@ -25,6 +25,7 @@ from ganparts.training.callbacks import TimeBudget
 from ganparts.metrics.periodic import PeriodicEval
 from ganparts.runs.layout import RunDir
 from ganparts.spec.files import dump_spec, load_spec
+from ganparts.spec.registry import Registry
 from ganparts.training.trainer import Trainer
 
 log = logging.getLogger("ganparts")
@@ -60,7 +61,7 @@ def plan(spec_paths: Sequence[Path], seeds: int, out: Path) -> list[StudyRun]:
 
 
 def train_run(
-    run: StudyRun, *, budget_s: float, eval_every: int, n: int, overrides: Sequence[str] = (), device: torch.device | str = "cpu",
+    run: StudyRun, *, registry: Registry, budget_s: float, eval_every: int, n: int, overrides: Sequence[str] = (), device: torch.device | str = "cpu",
     references: dict | None = None, clock: Callable[[Trainer], float] | None = None,
 ) -> dict[str, Any]:
     """Train one (spec, seed) for ``budget_s`` seconds of training time and write its ``result.json``.
@@ -73,13 +74,13 @@ def train_run(
     """
     spec = load_spec(run.spec_path, [
         *overrides, f"seed={run.seed}", f"train.steps={UNBOUNDED_STEPS}", "train.sample_every=0", "train.checkpoint_every=0",
-    ])
+    ], registry=registry)
     if run.path.exists():
         log.info("%s: unfinished run found; training it again from the start", run.path)
         shutil.rmtree(run.path)
     evaluations = PeriodicEval(every=eval_every, n=n, references=references)
     budget = TimeBudget(seconds=budget_s, clock=evaluations.train_seconds if clock is None else lambda: clock(trainer))
-    trainer = Trainer(spec, run_dir=run.path, device=device, callbacks=[evaluations, budget])
+    trainer = Trainer(spec, registry=registry, run_dir=run.path, device=device, callbacks=[evaluations, budget])
     log.info("%s seed %d: training for %.1f min, metrics every %d steps", run.variant, run.seed, budget_s / 60, eval_every)
     trainer.fit()
 

@@ -113,7 +113,10 @@ def checkpoint_steps(run: str | Path) -> dict[int, Path]:
 
 def step_of(path: str | Path) -> int:
     """The step in a sample, attention picture or checkpoint name (``step_00000500.png`` → 500)."""
-    return int(Path(path).stem.removeprefix(ckpt.PREFIX))
+    step = ckpt.step_of_name(Path(path).stem)
+    if step is None:
+        raise ValueError(f"{path}: not a step_<N> name")
+    return step
 
 
 def read_evaluation(run: str | Path) -> dict[str, float]:

@@ -1,7 +1,7 @@
 """Checks across spec fields: combinations each field's own type cannot rule out.
 
 Each check takes a validated :class:`~ganparts.spec.experiment.Experiment` and returns
-``(field path, message)`` problems; :func:`ganparts.spec.files.validate_spec` runs them all.
+``(field path, message)`` problems; :func:`ganparts.spec.validation.validate_spec` runs them all.
 """
 
 from __future__ import annotations

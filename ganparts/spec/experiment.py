@@ -14,13 +14,15 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, create_model
 
+from ganparts.spec.introspection import block_ref, is_model
 from ganparts.spec.markers import Block, BlockName, BlockRef
-from ganparts.blocks.losses import HingeSpec
 from ganparts.spec.registry import Registry
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Frozen: a validated spec is what the Trainer, its checkpoints and run files agree on, so
+    # nothing may change it behind their back; a change is a new spec (``model_copy(update=...)``).
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DataSpec(_Strict):
@@ -62,7 +64,8 @@ class Experiment(_Strict):
     seed: int = Field(0, ge=0, lt=2**63)
     data: DataSpec = Field(default_factory=DataSpec)
     model: ModelSpec
-    loss: Block("loss") = Field(default_factory=HingeSpec)
+    # A name, not a loss class: the spec layer sits below the blocks and only knows registered names.
+    loss: Block("loss") = Field({"kind": "hinge"}, validate_default=True)
     penalties: list[Block("penalty")] = Field(default_factory=list, description="extra D regularisers")
     optim: OptimSpec = Field(default_factory=OptimSpec)
     train: TrainSpec = Field(default_factory=TrainSpec)
@@ -93,18 +96,16 @@ class _Resolver:
         return resolved
 
     def annotation(self, annotation: Any, metadata: list[Any] = ()) -> Any:
-        refs = [m for m in metadata if isinstance(m, BlockRef)]
-        if typing.get_origin(annotation) is Annotated:
-            base, *extra = typing.get_args(annotation)
-            refs += [m for m in extra if isinstance(m, BlockRef)]
-            annotation = base if refs else annotation
-        if refs:
-            return self.block(refs[0])
+        """``annotation`` with its block marker (and any inside a list or model) resolved;
+        the very same object when there is nothing to resolve."""
+        ref = block_ref(annotation, metadata)
+        if ref is not None:
+            return self.block(ref)
         origin, args = typing.get_origin(annotation), typing.get_args(annotation)
         if origin is list and args:
             inner = self.annotation(args[0])
             return annotation if inner is args[0] else list[inner]
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if is_model(annotation):
             return self.model(annotation)
         return annotation
 
@@ -124,18 +125,16 @@ def _kind_shorthand(value: Any) -> Any:
     return {"kind": value} if isinstance(value, str) else value
 
 
-@functools.lru_cache(maxsize=1)
-def _cached_spec_model(registry: Registry) -> type[Experiment]:
-    # Keyed on the registry object, so ganparts.plugins.reset() (a new default registry) rebuilds it.
+@functools.lru_cache(maxsize=8)
+def _cached_spec_model(registry: Registry, revision: int) -> type[Experiment]:
+    # Keyed on the registry and its revision: a registration after the build makes a new model.
     return build_spec_model(registry)
 
 
-def spec_model(registry: Registry | None = None) -> type[Experiment]:
-    """The resolved :class:`Experiment` model for ``registry`` (default: the process-wide one)."""
-    from ganparts.plugins import default_registry
-
-    return _cached_spec_model(default_registry()) if registry is None else build_spec_model(registry)
+def spec_model(registry: Registry) -> type[Experiment]:
+    """The resolved :class:`Experiment` model for ``registry`` (built once per registry revision)."""
+    return _cached_spec_model(registry, registry.revision)
 
 
-def json_schema(registry: Registry | None = None) -> dict[str, Any]:
+def json_schema(registry: Registry) -> dict[str, Any]:
     return spec_model(registry).model_json_schema()

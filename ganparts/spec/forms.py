@@ -16,7 +16,7 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from ganparts.spec.markers import BlockRef
+from ganparts.spec.introspection import annotation_metadata, block_ref, is_model, strip_annotated
 from ganparts.spec.registry import Registry
 
 # Widgets, by what a field holds:
@@ -83,7 +83,7 @@ def network_resolutions(registry: Registry, kind: str, name: str) -> tuple[int, 
 
 def _describe(name: str, info: FieldInfo, choices: tuple[Any, ...] | None) -> FormField:
     annotation, metadata = info.annotation, list(info.metadata)
-    ref = next((m for m in metadata if isinstance(m, BlockRef)), None)
+    ref = block_ref(annotation, metadata)
     default = _default(info)
     common = {"name": name, "default": default, "description": info.description or ""}
     if choices:
@@ -91,19 +91,19 @@ def _describe(name: str, info: FieldInfo, choices: tuple[Any, ...] | None) -> Fo
     if ref is not None:
         return FormField(widget="choice" if ref.name_only else "block", block_kind=ref.kind, **common)
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin is list and args and _block_ref(args[0]):
-        return FormField(widget="block_list", block_kind=_block_ref(args[0]).kind, **common)
+    if origin is list and args and block_ref(args[0]):
+        return FormField(widget="block_list", block_kind=block_ref(args[0]).kind, **common)
     if origin is Literal:
         return FormField(widget="choice", choices=args, **common)
-    if origin is tuple and len(args) == 2 and all(_strip(a) is float for a in args):
-        low, high = _bounds(_metadata(args[0]), float)
+    if origin is tuple and len(args) == 2 and all(strip_annotated(a) is float for a in args):
+        low, high = _bounds(annotation_metadata(args[0]), float)
         return FormField(widget="number_pair", low=low, high=high, **common)
     if annotation is bool:
         return FormField(widget="toggle", **common)
     if annotation in (int, float):
         low, high = _bounds(metadata, annotation)
         return FormField(widget="integer" if annotation is int else "number", low=low, high=high, **common)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    if is_model(annotation):
         return FormField(widget="section", model=annotation, **common)
     if set(args) == {str, type(None)}:
         return FormField(widget="optional_text", **common)
@@ -136,18 +136,3 @@ def _bounds(metadata: list[Any], number: type) -> tuple[float | None, float | No
         elif isinstance(m, annotated_types.Lt):
             high = m.lt - 1 if number is int else m.lt
     return (None if low is None else number(low)), (None if high is None else number(high))
-
-
-def _metadata(annotation: Any) -> list[Any]:
-    found = []
-    for extra in typing.get_args(annotation)[1:] if typing.get_origin(annotation) is typing.Annotated else ():
-        found.extend(extra.metadata if isinstance(extra, FieldInfo) else [extra])
-    return found
-
-
-def _block_ref(annotation: Any) -> BlockRef | None:
-    return next((m for m in _metadata(annotation) if isinstance(m, BlockRef)), None)
-
-
-def _strip(annotation: Any) -> Any:
-    return typing.get_args(annotation)[0] if typing.get_origin(annotation) is typing.Annotated else annotation

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
-import typing
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Literal
+from typing import Any, Callable, Iterator
 
 from pydantic import BaseModel, PydanticUserError
 
-from ganparts.errors import UserError
+from ganparts.errors import UserError, first_line
+from ganparts.spec.introspection import kind_tag
 
 KINDS = ("attention", "norm", "loss", "penalty", "generator", "discriminator", "dataset", "feature")
-BUILTIN = "ganparts"
+DIRECT = "(direct)"  # the plugin name of entries registered outside any plugin (e.g. in a test)
 # Fields ganparts reads from every spec of a kind, with the base class that provides them.
 REQUIRED_FIELDS = {
     "attention": (("resolution",), "ganparts.blocks.attention.AttentionSpec"),
@@ -41,21 +41,21 @@ class Entry:
     name: str
     spec: type[BaseModel]
     builder: Callable[..., Any]
-    plugin: str  # the plugin that registered it ("ganparts" for built-ins)
+    plugin: str  # the plugin that registered it
     description: str = ""
+    builtin: bool = False  # registered by a plugin that ships with ganparts: the one meaning of "built-in"
 
 
 def spec_name(spec: type[BaseModel]) -> str:
     """The name a spec model registers under: the single value of its ``kind`` Literal."""
     if not (isinstance(spec, type) and issubclass(spec, BaseModel)):
         raise RegistryError(f"spec must be a pydantic BaseModel subclass, got {spec!r}")
-    field = spec.model_fields.get("kind")
-    values = typing.get_args(field.annotation) if field is not None else ()
-    if field is None or typing.get_origin(field.annotation) is not Literal or len(values) != 1:
+    name = kind_tag(spec)
+    if name is None:
         raise RegistryError(f"{spec.__name__} needs a field `kind: Literal['<name>']` with exactly one value")
     if spec.model_config.get("extra") != "forbid":
         raise RegistryError(f"{spec.__name__} must set model_config = ConfigDict(extra='forbid')")
-    return values[0]
+    return name
 
 
 def check_spec_contract(kind: str, spec: type[BaseModel]) -> None:
@@ -68,11 +68,17 @@ def check_spec_contract(kind: str, spec: type[BaseModel]) -> None:
     missing = [f for f in fields if f not in spec.model_fields]
     if missing:
         raise RegistryError(f"{spec.__name__} lacks {', '.join(missing)}, which every {kind} spec needs; subclass {base}")
+    if kind == "dataset" and not _is_image_shape(getattr(spec, "image_shape", None)):
+        # Networks and metrics take the image geometry from the dataset's spec, never from a literal.
+        raise RegistryError(f"{spec.__name__} needs image_shape = (channels, height, width); subclass ganparts.data.images.DatasetSpec")
     try:
         spec.model_json_schema()
     except PydanticUserError as err:
-        reason = str(err).strip().splitlines()[0]
-        raise RegistryError(f"{spec.__name__} has no JSON Schema ({reason}); use JSON-representable field types") from None
+        raise RegistryError(f"{spec.__name__} has no JSON Schema ({first_line(err)}); use JSON-representable field types") from None
+
+
+def _is_image_shape(shape: Any) -> bool:
+    return isinstance(shape, tuple) and len(shape) == 3 and all(isinstance(n, int) and n > 0 for n in shape)
 
 
 class Registry:
@@ -80,7 +86,8 @@ class Registry:
 
     def __init__(self) -> None:
         self._entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
-        self._plugin = BUILTIN
+        self._plugin, self._builtin = DIRECT, False
+        self.revision = 0  # bumped by every change, so models built from the registry know when they are stale
 
     def register(
         self,
@@ -110,8 +117,9 @@ class Registry:
                 f"(by plugin {taken.plugin!r}); pass override=True to replace it"
             )
         doc = description or (spec.__doc__ or "").strip().split("\n")[0]
-        entry = Entry(kind, name, spec, builder, self._plugin, doc)
+        entry = Entry(kind, name, spec, builder, self._plugin, doc, self._builtin)
         namespace[name] = entry
+        self.revision += 1
         return entry
 
     def create(self, kind: str, spec: BaseModel | dict, /, **context: Any) -> Any:
@@ -142,7 +150,7 @@ class Registry:
         return [self._entries[k][n] for k in kinds for n in sorted(self._entries[k])]
 
     @contextlib.contextmanager
-    def plugin(self, name: str) -> Iterator[Registry]:
+    def plugin(self, name: str, *, builtin: bool = False) -> Iterator[Registry]:
         """Attribute registrations to plugin ``name``; keep none of them if the block raises.
 
         This is how a plugin is never half-registered: its entries land only once its
@@ -150,9 +158,10 @@ class Registry:
         """
         staged = Registry()
         staged._entries = {kind: dict(names) for kind, names in self._entries.items()}
-        staged._plugin = name
+        staged._plugin, staged._builtin = name, builtin
         yield staged
         self._entries = staged._entries
+        self.revision += 1
 
     def _namespace(self, kind: str) -> dict[str, Entry]:
         if kind not in self._entries:

@@ -11,25 +11,11 @@
 from __future__ import annotations
 
 import contextlib
-import shutil
 
 import torch
 from torch import nn
 
-from ganparts.errors import SpecError
-
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def check(*, compile: bool, precision: str, device: torch.device, has_penalties: bool) -> None:
-    """Refuse combinations that would fail later, mid-run, with a SpecError naming the field."""
-    if precision == "fp16" and has_penalties:
-        raise SpecError([(
-            "train.precision",
-            "fp16 needs gradient scaling, which the gradient penalty's inner gradient does not get here; use bf16 or fp32",
-        )])
-    if compile and device.type == "cpu" and not any(shutil.which(cxx) for cxx in ("g++", "c++", "clang++")):
-        raise SpecError([("train.compile", "torch.compile on CPU needs a C++ compiler (g++ or clang++) on PATH; none found")])
 
 
 def maybe_compile(module: nn.Module, enabled: bool) -> nn.Module:

@@ -17,6 +17,9 @@ class Callback:
     def on_log(self, trainer: Trainer, rows: list[dict[str, Any]]) -> None:
         """``rows``: the per-step metrics just flushed (at most ``train.log_every`` of them)."""
 
+    def on_step_end(self, trainer: Trainer) -> None:
+        """After every step (``trainer.step`` is its number), before a checkpoint due at it; keep it cheap."""
+
     def on_train_end(self, trainer: Trainer) -> None: ...
 
 

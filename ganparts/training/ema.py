@@ -27,4 +27,5 @@ class EMA:
         """Move the shadow towards the model after optimiser step number ``step`` (1-based)."""
         decay = min(self.decay, (1 + step) / (10 + step))
         torch._foreach_lerp_(self._shadow_params, self._live_params, 1.0 - decay)
-        torch._foreach_copy_(self._shadow_buffers, self._live_buffers)
+        if self._shadow_buffers:  # a generator without BatchNorm or spectral norm has none, and foreach refuses empty lists
+            torch._foreach_copy_(self._shadow_buffers, self._live_buffers)

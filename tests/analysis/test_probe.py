@@ -3,11 +3,16 @@ import torch
 from ganparts.analysis.inference import TrainedGAN, generate
 from ganparts.models import build_discriminator, build_generator
 from ganparts.analysis.probe import probe_attention
+from ganparts.plugins import default_registry
+from tests.conftest import MNIST_SHAPE
 
 
 def untrained(spec) -> TrainedGAN:
     torch.manual_seed(0)
-    return TrainedGAN(spec, build_generator(spec).eval(), build_discriminator(spec).eval(), 0, None)
+    registry = default_registry()
+    generator = build_generator(spec, registry=registry, image_shape=MNIST_SHAPE).eval()
+    discriminator = build_discriminator(spec, registry=registry, image_shape=MNIST_SHAPE).eval()
+    return TrainedGAN(spec, generator, discriminator, 0, None, registry)
 
 
 def test_generator_probe_shows_the_digit_it_draws(tiny_spec):

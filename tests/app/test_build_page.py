@@ -4,6 +4,7 @@ import yaml
 
 from ganparts.spec.files import load_spec, spec_to_data
 from ganparts.analysis.summary import network_tables
+from ganparts.plugins import default_registry
 from tests.conftest import SPECS
 
 G = "spec0:model.generator[dcgan]"
@@ -21,9 +22,9 @@ def texts(elements) -> str:
 def test_starts_from_the_example_sagan_with_its_parameter_counts(app):
     at = app()
     assert at.title[0].value == "Build a GAN"
-    spec = load_spec(SPECS / "sagan_mnist.yaml")
+    spec = load_spec(SPECS / "sagan_mnist.yaml", registry=default_registry())
     assert built(at) == spec_to_data(spec)
-    tables = network_tables(spec)
+    tables = network_tables(spec, registry=default_registry())
     shown = {m.label: m.value for m in at.metric}
     assert shown == {f"{net.title()} parameters": f"{sum(r['params'] for r in rows):,}" for net, rows in tables.items()}
     assert yaml.safe_load(at.code[0].value) == spec_to_data(spec)  # the live YAML preview
@@ -42,7 +43,7 @@ def test_widget_choices_become_a_valid_spec(app):
     at.number_input(key="spec0:train.steps").set_value(300).run()
     assert not at.exception and not at.error, texts(at.error)
 
-    spec = load_spec(built(at))  # what Build hands to Train validates on its own
+    spec = load_spec(built(at), registry=default_registry())  # what Build hands to Train validates on its own
     assert spec.model.generator.width == 16
     assert [(a.kind, a.resolution) for a in spec.model.generator.attention] == [("sagan", 14), ("sagan_pooled", 7)]
     assert spec.model.discriminator.attention == [] and spec.model.discriminator.spectral_norm is False
@@ -66,7 +67,7 @@ def test_switching_the_example_resets_the_form(app):
     at = app()
     at.number_input(key=f"{G}.width").set_value(64).run()
     at.selectbox(key="build.example").set_value("dcgan_mnist.yaml").run()
-    assert built(at) == spec_to_data(load_spec(SPECS / "dcgan_mnist.yaml"))
+    assert built(at) == spec_to_data(load_spec(SPECS / "dcgan_mnist.yaml", registry=default_registry()))
     assert not built(at)["model"]["generator"]["attention"]
     # New widgets (new keys): a browser would otherwise keep showing, and send back, width 64.
     assert at.number_input(key="spec1:model.generator[dcgan].width").value == 32

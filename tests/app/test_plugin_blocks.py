@@ -54,7 +54,7 @@ def test_a_plugin_block_is_offered_with_its_own_fields(installed, app):
     at.selectbox(key=f"{key}[gate].mode").set_value("hard")
     at.number_input(key=f"{key}[gate].strength").set_value(0.25).run()
     assert not at.exception and not at.main.error  # (the sidebar reports the broken plugin)
-    spec = load_spec(at.session_state["build.spec"])
+    spec = load_spec(at.session_state["build.spec"], registry=plugins.default_registry())
     gate = spec.model.generator.attention[0]
     assert (gate.kind, gate.resolution, gate.mode, gate.strength) == ("gate", 14, "hard", 0.25)
 

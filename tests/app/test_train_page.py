@@ -4,6 +4,7 @@ import pytest
 
 from ganparts.runs import jobs
 from ganparts.spec.files import load_spec, spec_to_data
+from ganparts.plugins import default_registry
 from tests.app.conftest import APP, captions
 from tests.conftest import SPECS, tiny_overrides
 
@@ -20,7 +21,7 @@ def train_page(app):
         from streamlit.testing.v1 import AppTest
 
         at = AppTest.from_file(str(APP), default_timeout=60)
-        at.session_state["build.spec"] = spec_to_data(load_spec(SPECS / "sagan_mnist.yaml", tiny_overrides(**overrides)))
+        at.session_state["build.spec"] = spec_to_data(load_spec(SPECS / "sagan_mnist.yaml", tiny_overrides(**overrides), registry=default_registry()))
         at.session_state["train.source"] = "build"  # as the Build page's "Train this spec" button does
         at.switch_page("app_pages/train.py").run()
         assert not at.exception, at.exception

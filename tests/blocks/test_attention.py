@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from ganparts.blocks.attention import Attend, AttentionBlock, PooledSelfAttention2d, SelfAttention2d, project, record_attention
+from ganparts.blocks.attend import Attend, project
+from ganparts.blocks.attention import AttentionBlock, PooledSelfAttention2d, SelfAttention2d, record_attention
 
 BLOCKS = [SelfAttention2d, PooledSelfAttention2d]
 

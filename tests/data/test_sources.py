@@ -1,10 +1,11 @@
 import torch
 
 from ganparts.data.sources import load_images
+from ganparts.plugins import default_registry
 
 
 def test_mnist_5k_is_real_balanced_and_split(mnist5k):
-    test = load_images("mnist-5k", split="test")
+    test = load_images("mnist-5k", split="test", registry=default_registry())
     assert mnist5k.images.shape == (4000, 1, 28, 28) and mnist5k.images.dtype == torch.uint8
     assert test.images.shape == (1000, 1, 28, 28)
     assert torch.bincount(mnist5k.labels).tolist() == [400] * 10
@@ -22,7 +23,7 @@ def test_images_scaled_to_minus_one_one(mnist5k):
 
 def test_auto_falls_back_to_mnist_5k_in_one_line(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="ganparts"):
-        data = load_images("auto", root=tmp_path, download=False)
+        data = load_images("auto", root=tmp_path, download=False, registry=default_registry())
     assert data.source == "mnist-5k" and len(data) == 4000
     assert len(caplog.records) == 1 and "using mnist-5k" in caplog.records[0].getMessage()
 
@@ -31,12 +32,12 @@ def test_mnist_reads_idx_files_from_the_root(tmp_path, mnist5k):
     """Full MNIST via torchvision from IDX files already in the root (here: written from mnist-5k)."""
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
-    for split, data in (("train", mnist5k), ("t10k", load_images("mnist-5k", split="test"))):
+    for split, data in (("train", mnist5k), ("t10k", load_images("mnist-5k", split="test", registry=default_registry()))):
         n = len(data)
         images = (2051).to_bytes(4, "big") + n.to_bytes(4, "big") + (28).to_bytes(4, "big") * 2 + data.images.numpy().tobytes()
         labels = (2049).to_bytes(4, "big") + n.to_bytes(4, "big") + data.labels.to(torch.uint8).numpy().tobytes()
         (raw / f"{split}-images-idx3-ubyte").write_bytes(images)
         (raw / f"{split}-labels-idx1-ubyte").write_bytes(labels)
-    full = load_images("mnist", root=tmp_path, download=False)
+    full = load_images("mnist", root=tmp_path, download=False, registry=default_registry())
     assert full.source == "mnist" and torch.equal(full.images, mnist5k.images) and torch.equal(full.labels, mnist5k.labels)
-    assert load_images("auto", root=tmp_path, download=False).source == "mnist"
+    assert load_images("auto", root=tmp_path, download=False, registry=default_registry()).source == "mnist"

@@ -12,11 +12,12 @@ from ganparts.metrics.fid import frechet_distance
 from ganparts.metrics.inception_score import inception_score
 from ganparts.metrics.kid import kernel_distance
 from ganparts.metrics.precision_recall import knn_radii, precision_recall
+from ganparts.plugins import default_registry
 
 
 @pytest.fixture(scope="module")
 def reference(mnist_cnn_5k):
-    return real_reference(mnist_cnn_5k, "mnist-5k", progress=False)
+    return real_reference(mnist_cnn_5k, "mnist-5k", progress=False, registry=default_registry())
 
 
 def features_of(extractor, images: torch.Tensor) -> FeatureSet:
@@ -29,7 +30,7 @@ def features_of(extractor, images: torch.Tensor) -> FeatureSet:
 def impostors(mnist_cnn_5k):
     """Feature sets of 1,000 images each that are not MNIST-like in different ways."""
     rng = torch.Generator().manual_seed(0)
-    real = load_images("mnist-5k", split="test").to_float()[0]
+    real = load_images("mnist-5k", split="test", registry=default_registry()).to_float()[0]
     return {
         "noise": features_of(mnist_cnn_5k, torch.rand(1000, 1, 28, 28, generator=rng) * 2 - 1),
         "repeated": features_of(mnist_cnn_5k, real[:1].expand(1000, -1, -1, -1)),
@@ -90,7 +91,7 @@ def test_knn_radii_match_brute_force_in_any_chunking():
 
 
 def test_featurising_is_independent_of_batch_size(mnist_cnn_5k):
-    data = load_images("mnist-5k", split="test")
+    data = load_images("mnist-5k", split="test", registry=default_registry())
     a = featurise_images(mnist_cnn_5k, data, batch_size=1000, progress=False)
     b = featurise_images(mnist_cnn_5k, data, batch_size=333, progress=False)
     torch.testing.assert_close(a.features, b.features, rtol=1e-5, atol=1e-4)  # float32 convs: batch-size rounding only

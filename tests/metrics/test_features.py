@@ -1,12 +1,15 @@
 import pytest
 import torch
 
-from ganparts.data.sources import ImageSet, load_images
+from ganparts.data.images import ImageSet
+from ganparts.data.sources import load_images
 from ganparts.metrics.features import MnistCNN, accuracy, cache_path, load_cached, mnist_cnn, random_affine, train_mnist_cnn
+from ganparts.plugins import default_registry
+from tests.conftest import MNIST_SHAPE
 
 
 def test_reaches_its_accuracy_bar_on_held_out_mnist5k(mnist_cnn_5k):
-    assert accuracy(mnist_cnn_5k, load_images("mnist-5k", split="test")) >= 0.96
+    assert accuracy(mnist_cnn_5k, load_images("mnist-5k", split="test", registry=default_registry())) >= 0.96
 
 
 def test_is_registered_as_a_feature_kind(registry):
@@ -16,7 +19,7 @@ def test_is_registered_as_a_feature_kind(registry):
 def test_a_second_load_reads_the_cache_instead_of_training(mnist_cnn_5k, monkeypatch):
     assert cache_path("mnist-5k").is_file()
     monkeypatch.setattr("ganparts.metrics.features.train_mnist_cnn", lambda *a, **k: pytest.fail("trained again"))
-    again = mnist_cnn("mnist-5k")
+    again = mnist_cnn("mnist-5k", registry=default_registry())
     for key, value in mnist_cnn_5k.state_dict().items():
         torch.testing.assert_close(again.state_dict()[key], value, rtol=0, atol=0)
 
@@ -36,11 +39,11 @@ def test_training_is_deterministic_and_leaves_the_global_rng_alone(mnist5k):
 def test_an_unreadable_cache_file_is_ignored(tmp_path):
     path = tmp_path / "broken.safetensors"
     path.write_bytes(b"not a safetensors file")
-    assert load_cached(path, "cpu") is None
+    assert load_cached(path, "cpu", image_shape=MNIST_SHAPE) is None
 
 
 def test_features_and_logits_shapes():
-    features, logits = MnistCNN().features_and_logits(torch.zeros(5, 1, 28, 28))
+    features, logits = MnistCNN(image_shape=MNIST_SHAPE).features_and_logits(torch.zeros(5, 1, 28, 28))
     assert features.shape == (5, MnistCNN.num_features) and logits.shape == (5, 10)
 
 

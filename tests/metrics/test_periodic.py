@@ -7,6 +7,7 @@ from ganparts.metrics.evaluate import METRICS
 from ganparts.metrics.periodic import PeriodicEval
 from ganparts.runs.layout import RunDir
 from ganparts.training.trainer import Trainer
+from ganparts.plugins import default_registry
 
 
 REFERENCES = {}  # real digits featurised once for this module, as ganparts compare does for its runs
@@ -14,7 +15,7 @@ REFERENCES = {}  # real digits featurised once for this module, as ganparts comp
 
 def evaluated_run(spec, data, path, *, every=4, restore=False):
     evaluations = PeriodicEval(every=every, n=60, references=REFERENCES)
-    trainer = Trainer(spec, run_dir=path, data=data, callbacks=[evaluations])
+    trainer = Trainer(spec, run_dir=path, data=data, callbacks=[evaluations], registry=default_registry())
     if restore:
         trainer.restore(latest_checkpoint(path))
     trainer.fit()
@@ -39,7 +40,7 @@ def test_the_last_step_is_evaluated_even_off_schedule(tiny_spec, mnist5k, mnist_
 
 def test_evaluating_does_not_change_training(tiny_spec, mnist5k, mnist_cnn_5k, tmp_path):
     spec = tiny_spec(**{"train.steps": "8", "train.log_every": "2"})
-    plain = Trainer(spec, data=mnist5k)
+    plain = Trainer(spec, data=mnist5k, registry=default_registry())
     plain.fit()
     evaluated, _ = evaluated_run(spec, mnist5k, tmp_path)
     for key, value in plain.generator.state_dict().items():

@@ -2,12 +2,13 @@ import pytest
 import torch
 
 from ganparts.models import build_discriminator, build_generator
-from ganparts.errors import SpecError
+from ganparts.plugins import default_registry
+from tests.conftest import MNIST_SHAPE
 
 
 def test_generator_stages_follow_the_diagram(tiny_spec):
     spec = tiny_spec(**{"model.generator.attention": "[{kind: sagan, resolution: 7}, {kind: sagan_pooled, resolution: 28}]"})
-    G = build_generator(spec)
+    G = build_generator(spec, registry=default_registry(), image_shape=MNIST_SHAPE)
     assert list(dict(G.named_children())) == ["stem", "attn7", "up14", "up28", "attn28", "to_image"]
     shapes = []
     for layer in G:
@@ -19,30 +20,36 @@ def test_generator_stages_follow_the_diagram(tiny_spec):
 
 def test_discriminator_mirrors_and_gives_one_logit(tiny_spec):
     spec = tiny_spec(**{"model.discriminator.attention": "[{kind: sagan, resolution: 28}, {kind: sagan, resolution: 28}]"})
-    D = build_discriminator(spec)
+    D = build_discriminator(spec, registry=default_registry(), image_shape=MNIST_SHAPE)
     assert list(dict(D.named_children())) == ["from_image", "attn28_0", "attn28_1", "down14", "down7", "head"]
     assert D(torch.randn(3, 1, 28, 28)).shape == (3,)
 
 
 def test_baseline_has_no_attention(tiny_spec):
     spec = tiny_spec("dcgan_mnist.yaml")
-    names = [n for n, _ in build_generator(spec).named_modules()] + [n for n, _ in build_discriminator(spec).named_modules()]
+    names = [n for n, _ in build_generator(spec, registry=default_registry(), image_shape=MNIST_SHAPE).named_modules()] + [n for n, _ in build_discriminator(spec, registry=default_registry(), image_shape=MNIST_SHAPE).named_modules()]
     assert not any("attn" in n for n in names)
 
 
 def test_spectral_norm_reaches_attention_projections(tiny_spec):
     spec = tiny_spec(**{"model.discriminator.attention": "[{kind: sagan, resolution: 14}]"})
-    D = build_discriminator(spec)
+    D = build_discriminator(spec, registry=default_registry(), image_shape=MNIST_SHAPE)
     assert hasattr(D.attn14.query, "parametrizations") and hasattr(D.head[1], "parametrizations")
     spec = tiny_spec(**{"model.discriminator.spectral_norm": "false", "model.discriminator.attention": "[{kind: sagan, resolution: 14}]"})
-    assert not any(hasattr(m, "parametrizations") for m in build_discriminator(spec).modules())
+    assert not any(hasattr(m, "parametrizations") for m in build_discriminator(spec, registry=default_registry(), image_shape=MNIST_SHAPE).modules())
 
 
 def test_generator_uses_batchnorm_by_default(tiny_spec):
-    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in build_generator(tiny_spec()).modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in build_generator(tiny_spec(), registry=default_registry(), image_shape=MNIST_SHAPE).modules())
 
 
-def test_width_too_small_for_heads_is_a_spec_error(tiny_spec):
+def test_width_too_small_for_heads_is_refused_by_the_builder(tiny_spec):
+    """A family raises ValueError; preflight turns it into a SpecError naming the field (tests/training/test_preflight.py)."""
     spec = tiny_spec(**{"model.generator.attention": "[{kind: sagan, resolution: 28, heads: 4}]"})
-    with pytest.raises(SpecError, match="model.generator: attention at 8 channels"):
-        build_generator(spec)
+    with pytest.raises(ValueError, match="attention at 8 channels"):
+        build_generator(spec, registry=default_registry(), image_shape=MNIST_SHAPE)
+
+
+def test_dcgan_refuses_images_it_cannot_make(tiny_spec):
+    with pytest.raises(ValueError, match="makes 28×28 images, not 32×32"):
+        build_generator(tiny_spec(), registry=default_registry(), image_shape=(3, 32, 32))

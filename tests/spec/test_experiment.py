@@ -2,10 +2,13 @@ import json
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
+from ganparts.errors import SpecError
+from ganparts.plugins import default_registry
 from ganparts.spec.experiment import json_schema
 from ganparts.spec.files import (
-    MAX_SPEC_BYTES, SpecError, apply_overrides, dump_spec, load_spec, parse_spec_bytes, parse_spec_text, spec_to_data,
+    MAX_SPEC_BYTES, apply_overrides, dump_spec, load_spec, parse_spec_bytes, parse_spec_text, spec_to_data,
 )
 from tests.conftest import SPECS, allowed
 
@@ -18,18 +21,18 @@ def test_specs_folder_is_not_empty():
 
 @pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: p.name)
 def test_every_spec_file_validates_and_round_trips(path, tmp_path):
-    spec = load_spec(path)
+    spec = load_spec(path, registry=default_registry())
     text = dump_spec(spec)
-    again = load_spec(yaml.safe_load(text))
+    again = load_spec(yaml.safe_load(text), registry=default_registry())
     assert again == spec and dump_spec(again) == text
     as_json = tmp_path / "spec.json"
     as_json.write_text(json.dumps(spec_to_data(spec), indent=2), encoding="utf-8")
-    assert load_spec(as_json) == spec
+    assert load_spec(as_json, registry=default_registry()) == spec
 
 
 @pytest.mark.parametrize("attention_spec", ["sagan_mnist.yaml", "sagan_pooled_mnist.yaml"])
 def test_sagan_and_baseline_differ_only_in_attention(attention_spec):
-    sagan, base = spec_to_data(load_spec(SPECS / attention_spec)), spec_to_data(load_spec(SPECS / "dcgan_mnist.yaml"))
+    sagan, base = spec_to_data(load_spec(SPECS / attention_spec, registry=default_registry())), spec_to_data(load_spec(SPECS / "dcgan_mnist.yaml", registry=default_registry()))
     for net in ("generator", "discriminator"):
         assert sagan["model"][net].pop("attention") and base["model"][net].pop("attention") == []
     sagan.pop("name"), base.pop("name")
@@ -37,7 +40,7 @@ def test_sagan_and_baseline_differ_only_in_attention(attention_spec):
 
 
 def test_public_field_paths():
-    spec = load_spec(SPECS / "sagan_mnist.yaml")
+    spec = load_spec(SPECS / "sagan_mnist.yaml", registry=default_registry())
     assert spec.data.source in ("auto", "mnist", "mnist-5k") and spec.data.batch_size > 0
     assert spec.model.generator.attention[0].kind == "sagan" and spec.model.generator.attention[0].resolution == 14
     assert spec.model.generator.spectral_norm and spec.model.discriminator.spectral_norm
@@ -50,11 +53,21 @@ def test_public_field_paths():
 def test_overrides_parse_yaml_values():
     spec = load_spec(
         SPECS / "sagan_mnist.yaml",
-        ["train.steps=200", "loss.kind=wgan-gp", "model.generator.attention=[{kind: sagan_pooled, resolution: 7}]", "optim.betas=[0.5, 0.99]"],
+        ["train.steps=200", "loss.kind=wgan-gp", "model.generator.attention=[{kind: sagan_pooled, resolution: 7}]", "optim.betas=[0.5, 0.99]"], registry=default_registry()
     )
     assert spec.train.steps == 200 and spec.loss.kind == "wgan-gp"
     assert spec.model.generator.attention[0].kind == "sagan_pooled" and spec.model.generator.attention[0].resolution == 7
     assert tuple(spec.optim.betas) == (0.5, 0.99)
+
+
+def test_a_validated_spec_is_frozen_and_changes_by_copy(registry):
+    spec = load_spec(SPECS / "sagan_mnist.yaml", registry=registry)
+    for section, field, value in [(spec, "seed", 1), (spec.train, "steps", 7), (spec.data, "batch_size", 8), (spec.optim, "g_lr", 1.0), (spec.model, "z_dim", 4)]:
+        with pytest.raises(ValidationError, match="frozen"):
+            setattr(section, field, value)
+    longer = spec.model_copy(update={"train": spec.train.model_copy(update={"steps": spec.train.steps + 1})})
+    assert longer.train.steps == spec.train.steps + 1 and longer != spec
+    assert longer.model_copy(update={"train": spec.train}) == spec == load_spec(SPECS / "sagan_mnist.yaml", registry=registry)
 
 
 def test_override_into_list_items_and_new_sections():
@@ -67,7 +80,7 @@ def test_override_into_list_items_and_new_sections():
 
 
 def test_block_shorthand():
-    spec = load_spec(SPECS / "sagan_mnist.yaml", ["loss=ns", "model.generator.norm=instance"])
+    spec = load_spec(SPECS / "sagan_mnist.yaml", ["loss=ns", "model.generator.norm=instance"], registry=default_registry())
     assert spec.loss.kind == "ns" and spec.model.generator.norm.kind == "instance"
 
 
@@ -89,13 +102,13 @@ def test_block_shorthand():
 )
 def test_errors_name_the_field_and_allowed_values(override, expected):
     with pytest.raises(SpecError) as info:
-        load_spec(SPECS / "sagan_mnist.yaml", [override])
+        load_spec(SPECS / "sagan_mnist.yaml", [override], registry=default_registry())
     assert expected in str(info.value)
 
 
 def test_several_errors_are_all_reported():
     with pytest.raises(SpecError) as info:
-        load_spec(SPECS / "sagan_mnist.yaml", ["train.steps=-1", "optim.g_lr=0"])
+        load_spec(SPECS / "sagan_mnist.yaml", ["train.steps=-1", "optim.g_lr=0"], registry=default_registry())
     assert len(info.value.problems) == 2
 
 
@@ -110,15 +123,15 @@ def test_unreadable_text(text, expected):
 
 def test_file_problems(tmp_path):
     with pytest.raises(SpecError, match="no such file"):
-        load_spec(tmp_path / "missing.yaml")
+        load_spec(tmp_path / "missing.yaml", registry=default_registry())
     with pytest.raises(SpecError, match="not a file"):
-        load_spec(tmp_path)
+        load_spec(tmp_path, registry=default_registry())
     (tmp_path / "latin1.yaml").write_bytes(b"name: caf\xe9\n")
     with pytest.raises(SpecError, match="not UTF-8"):
-        load_spec(tmp_path / "latin1.yaml")
+        load_spec(tmp_path / "latin1.yaml", registry=default_registry())
     (tmp_path / "bad.json").write_text("{model: 1}")
     with pytest.raises(SpecError, match="invalid JSON at line 1"):
-        load_spec(tmp_path / "bad.json")
+        load_spec(tmp_path / "bad.json", registry=default_registry())
 
 
 def test_uploaded_bytes_are_size_checked_and_decoded():
@@ -132,6 +145,6 @@ def test_uploaded_bytes_are_size_checked_and_decoded():
 
 
 def test_schema_lists_blocks_from_the_registry():
-    schema = json.dumps(json_schema())
+    schema = json.dumps(json_schema(default_registry()))
     for name in ("sagan", "sagan_pooled", "hinge", "wgan-gp", "mnist-5k"):
         assert f'"{name}"' in schema

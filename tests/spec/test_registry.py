@@ -20,7 +20,7 @@ def build_foo(spec, *, channels):
 def test_register_create_list():
     reg = Registry()
     entry = reg.register("norm", spec=FooSpec, builder=build_foo)
-    assert entry.name == "foo" and entry.plugin == "ganparts"
+    assert entry.name == "foo" and entry.plugin == "(direct)" and not entry.builtin
     layer = reg.create("norm", {"kind": "foo", "size": 5}, channels=2)
     assert isinstance(layer, nn.Linear) and layer.out_features == 5
     assert layer.ganparts_entry is entry
@@ -42,8 +42,41 @@ def test_duplicate_name_raises_unless_override():
 
 def test_same_name_in_different_kinds_is_fine():
     reg = Registry()
+    as_loss = reg.register("loss", spec=FooSpec, builder=build_foo)
+    as_penalty = reg.register("penalty", spec=FooSpec, builder=build_foo)
+    assert (as_loss.kind, as_penalty.kind) == ("loss", "penalty")
+    assert reg.list("loss") == reg.list("penalty") == ["foo"]
+    assert reg.get("loss", "foo") is as_loss and reg.get("penalty", "foo") is as_penalty
+
+
+def test_a_dataset_declares_its_image_geometry():
+    from ganparts.data.images import DatasetSpec
+
+    class NoGeometry(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        kind: Literal["flat"] = "flat"
+
+    with pytest.raises(RegistryError, match="needs image_shape = .channels, height, width.; subclass ganparts.data.images.DatasetSpec"):
+        Registry().register("dataset", spec=NoGeometry, builder=build_foo)
+
+    class Cifar(DatasetSpec):
+        image_shape = (3, 32, 32)
+        kind: Literal["cifar"] = "cifar"
+
+    reg = Registry()
+    reg.register("dataset", spec=Cifar, builder=build_foo)
+    from ganparts.data.images import image_shape
+
+    assert image_shape("cifar", reg) == (3, 32, 32)
+
+
+def test_every_change_bumps_the_revision_so_built_spec_models_go_stale():
+    reg = Registry()
+    before = reg.revision
     reg.register("loss", spec=FooSpec, builder=build_foo)
-    reg.register("penalty", spec=FooSpec, builder=build_foo)
+    with reg.plugin("p") as staged:
+        staged.register("penalty", spec=FooSpec, builder=build_foo)
+    assert reg.revision > before + 1
 
 
 @pytest.mark.parametrize(

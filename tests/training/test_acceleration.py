@@ -6,13 +6,14 @@ import torch
 from ganparts.runs.checkpoints import latest_checkpoint
 from ganparts.errors import SpecError
 from ganparts.training.trainer import Trainer
+from ganparts.plugins import default_registry
 
 
 def one_step(spec, data):
     torch.manual_seed(0)
-    trainer = Trainer(spec, data=data)
+    trainer = Trainer(spec, data=data, registry=default_registry())
     torch.manual_seed(1)
-    logs = trainer.train_step(*trainer.sample_real())
+    logs = trainer.train_step(trainer.sample_real())
     return trainer, logs
 
 
@@ -50,11 +51,11 @@ def test_bf16_autocast_stays_close_to_fp32(tiny_spec, mnist5k):
 
 def test_fp16_loss_scales_are_checkpointed(tiny_spec, mnist5k, tmp_path):
     spec = tiny_spec(**{"train.precision": "fp16", "train.steps": "2"})
-    first = Trainer(spec, run_dir=tmp_path, data=mnist5k)
+    first = Trainer(spec, run_dir=tmp_path, data=mnist5k, registry=default_registry())
     first.fit()
     first.scaler_g.update(1024.0)  # as after overflows had backed the scale off
     first.save()
-    resumed = Trainer(spec, run_dir=tmp_path, data=mnist5k)
+    resumed = Trainer(spec, run_dir=tmp_path, data=mnist5k, registry=default_registry())
     resumed.restore(latest_checkpoint(tmp_path))
     assert resumed.scaler_g.get_scale() == 1024.0
     assert resumed.scaler_d.get_scale() == first.scaler_d.get_scale()
@@ -62,4 +63,4 @@ def test_fp16_loss_scales_are_checkpointed(tiny_spec, mnist5k, tmp_path):
 
 def test_fp16_with_a_gradient_penalty_is_refused(tiny_spec, mnist5k):
     with pytest.raises(SpecError, match="train.precision: fp16 needs gradient scaling"):
-        Trainer(tiny_spec("wgan_gp_mnist.yaml", **{"train.precision": "fp16"}), data=mnist5k)
+        Trainer(tiny_spec("wgan_gp_mnist.yaml", **{"train.precision": "fp16"}), data=mnist5k, registry=default_registry())

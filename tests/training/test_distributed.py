@@ -15,6 +15,7 @@ from ganparts.runs.layout import RunDir
 from ganparts.errors import SpecError
 from ganparts.spec.files import load_spec
 from ganparts.training.trainer import Trainer
+from ganparts.plugins import default_registry
 from tests.conftest import ROOT, SPECS, run_cli, tiny_overrides
 
 SAGAN = SPECS / "sagan_mnist.yaml"
@@ -59,7 +60,7 @@ def test_both_ranks_held_the_saved_weights(two_rank_run):
     prints = checkpoint.state["rank_fingerprints"]
     assert len(prints) == 2 and prints[0] == prints[1]
     # ...and what the ranks held is what was saved: recompute the fingerprint from the file.
-    trainer = Trainer(load_spec(SAGAN, TINY))
+    trainer = Trainer(load_spec(SAGAN, TINY), registry=default_registry())
     trainer.restore(checkpoint)
     assert distributed.fingerprint(trainer.weights()) == prints[0]
 

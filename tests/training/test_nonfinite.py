@@ -8,11 +8,12 @@ from ganparts.runs.checkpoints import list_checkpoints, load_checkpoint
 from ganparts.training.nonfinite import MAX_SKIPPED_IN_A_ROW, NonFiniteError
 from ganparts.runs.layout import RunDir
 from ganparts.training.trainer import Trainer
+from ganparts.plugins import default_registry
 from tests.conftest import SPECS, run_cli, tiny_overrides
 
 
 def trainer_for(tiny_spec, mnist5k, tmp_path=None, **extra):
-    return Trainer(tiny_spec(**extra), run_dir=tmp_path, data=mnist5k)
+    return Trainer(tiny_spec(**extra), run_dir=tmp_path, data=mnist5k, registry=default_registry())
 
 
 def state_of(module, optimizer):
@@ -29,7 +30,7 @@ def same(a, b):
 def test_stop_mode_names_the_step_and_writes_no_checkpoint_after_it(tiny_spec, mnist5k, tmp_path):
     trainer = trainer_for(tiny_spec, mnist5k, tmp_path, **{"train.checkpoint_every": "2", "train.steps": "8", "train.log_every": "1"})
     trainer.fit()  # a healthy start: checkpoints at 2, 4, 6, 8
-    trainer.spec.train.steps = 12
+    trainer.spec = trainer.spec.model_copy(update={"train": trainer.spec.train.model_copy(update={"steps": 12})})
     trainer.images.fill_(float("nan"))  # from step 9 on, every real batch is NaN
     with pytest.raises(NonFiniteError, match=r"training diverged at step 9: d_loss is nan;\nthe last good checkpoint, step_00000008, is kept"):
         trainer.fit()
@@ -50,16 +51,16 @@ def test_non_finite_weights_are_never_checkpointed(tiny_spec, mnist5k, tmp_path)
 
 def test_skip_mode_leaves_a_bad_update_unapplied(tiny_spec, mnist5k):
     trainer = trainer_for(tiny_spec, mnist5k, **{"train.on_nonfinite": "skip"})
-    real, labels = trainer.sample_real()
-    trainer.train_step(real, labels)  # Adam moments exist from here on
+    real = trainer.sample_real()
+    trainer.train_step(real)  # Adam moments exist from here on
     d_before, g_before = state_of(trainer.discriminator, trainer.opt_d), state_of(trainer.generator, trainer.opt_g)
     real[0, 0, 0, 0] = float("nan")
-    logs = trainer.train_step(real, labels)
+    logs = trainer.train_step(real)
     assert logs["skipped"].item() == 1 and math.isnan(logs["d_loss"].item())
     d_after, g_after = state_of(trainer.discriminator, trainer.opt_d), state_of(trainer.generator, trainer.opt_g)
     assert same(d_before[0], d_after[0]) and same(d_before[1], d_after[1])  # D: weights and Adam moments untouched
     assert not same(g_before[0], g_after[0])  # G's own update was finite, so it was applied
-    logs = trainer.train_step(*trainer.sample_real())
+    logs = trainer.train_step(trainer.sample_real())
     assert logs["skipped"].item() == 0 and math.isfinite(logs["d_loss"].item())
 
 
@@ -75,7 +76,7 @@ def test_skip_mode_gives_up_when_every_step_is_bad(tiny_spec, mnist5k):
 
 def test_stop_mode_adds_no_skipped_column(tiny_spec, mnist5k):
     trainer = trainer_for(tiny_spec, mnist5k)
-    assert "skipped" not in trainer.train_step(*trainer.sample_real())
+    assert "skipped" not in trainer.train_step(trainer.sample_real())
 
 
 def test_cli_divergence_exits_2_keeping_good_checkpoints(tmp_path):

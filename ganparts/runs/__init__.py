@@ -1,0 +1,1 @@
+"""Run directories on disk: layout, atomic writes, checkpoints, listing and background jobs."""
