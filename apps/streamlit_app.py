@@ -14,6 +14,9 @@ if str(HERE) not in sys.path:  # pages import appkit whichever way Streamlit was
     sys.path.insert(0, str(HERE))
 
 from appkit import common  # noqa: E402
+from ganparts.runs import threads  # noqa: E402
+
+threads.limit(1)  # the app draws; its background trainings get the cores (ganparts/runs/threads.py)
 
 st.set_page_config(page_title="ganparts", page_icon=common.app_icon(), layout="wide")
 page = st.navigation([

@@ -9,6 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from ganparts.errors import UserError
+from ganparts.runs import threads
 
 if TYPE_CHECKING:
     import torch
@@ -34,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "threads", None):  # a short command: one thread, so it does not stall a training beside it
+        threads.limit(args.threads)
     logging.basicConfig(level=logging.INFO, format="ganparts: %(message)s", stream=sys.stderr)
     try:
         return args.handler(args) or 0

@@ -39,7 +39,7 @@ def add_commands(commands) -> None:
     p = commands.add_parser("curves", help="plot a run's losses and attention gammas")
     p.add_argument("run", type=Path, help="run directory")
     p.add_argument("--out", type=Path, help="output .png (default: RUN/curves.png)")
-    p.set_defaults(handler=curves)
+    p.set_defaults(handler=curves, threads=1)
 
 
 def sample(args) -> int:

@@ -21,15 +21,15 @@ def add_commands(commands) -> None:
     p.add_argument("spec", help="YAML or JSON spec file")
     p.add_argument("--print", action="store_true", help="print the validated spec with every default filled in")
     add_spec_options(p)
-    p.set_defaults(handler=validate)
+    p.set_defaults(handler=validate, threads=1)
 
     p = commands.add_parser("build", help="build a spec's networks and print each layer, shape, parameters, origin")
     p.add_argument("spec")
     add_spec_options(p)
-    p.set_defaults(handler=build)
+    p.set_defaults(handler=build, threads=1)
 
     p = commands.add_parser("schema", help="print the JSON Schema of spec files (plugin blocks included)")
-    p.set_defaults(handler=schema)
+    p.set_defaults(handler=schema, threads=1)
 
 
 def validate(args) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import signal
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from ganparts.training.callbacks import ProgressBar, ProgressFile
 from ganparts.cli import add_spec_options, resolve_device
 from ganparts.data.sources import load_images
 from ganparts.errors import UserError
+from ganparts.runs import threads
 from ganparts.runs.layout import RunDir
 from ganparts.runs.listing import spec_differences
 from ganparts.spec.experiment import Experiment
@@ -23,7 +25,7 @@ from ganparts.spec.files import load_spec, parse_spec_text, spec_to_data, valida
 from ganparts.training.trainer import Trainer
 
 # Schedule fields a resumed run may change; everything else must match the checkpoint.
-RESUMABLE_CHANGES = {"steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "eval_every", "on_nonfinite", "compile"}
+RESUMABLE_CHANGES = {"steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "eval_every", "on_nonfinite", "compile", "threads"}
 
 
 def add_commands(commands) -> None:
@@ -66,6 +68,7 @@ def _train(args, ranks: distributed.Ranks, device, held: contextlib.ExitStack) -
     if found:
         _check_same_experiment(spec, validate_spec(parse_spec_text(found.spec_text, where=str(found.path / ckpt.SPEC)), registry))
 
+    threads.limit(threads.budget(spec.train.threads, processes=int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
     # Everything that can be known to fail is refused here, before anything is written.
     estimate = preflight(spec, registry=registry, device=device, batch_size=distributed.local_batch_size(spec.data.batch_size, ranks))
     if ranks.is_main:

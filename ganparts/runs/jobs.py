@@ -27,6 +27,7 @@ from typing import Any
 
 from ganparts.errors import UserError
 from ganparts.runs.atomic import atomic_write
+from ganparts.runs import threads
 from ganparts.runs.layout import RunDir
 from ganparts.spec.experiment import Experiment
 from ganparts.spec.files import dump_spec
@@ -87,14 +88,21 @@ def start_training(run: str | Path, spec: Experiment | None = None, *, steps: in
         args = ["--out", str(run.path), "--resume"] + (["--set", f"train.steps={steps}"] if steps else [])
     command = [sys.executable, "-m", "ganparts", "train", *args, "--no-progress", "--device", device]
     (run.path / EXIT_FILE).unlink(missing_ok=True)
+    # This job and those already training beside it share the cores (threads.py says why).
+    env = child_env(**threads.child_env(threads.share(1 + _active_jobs_beside(run.path))))
     with open(run.path / LOG_FILE, "ab") as log:
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=child_env(), start_new_session=True
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
     _write_json(run.path / PID_FILE, {"pid": process.pid, "started": time.time(), "command": command})
     # Reap the child when it ends (no zombie lingers as "alive") and keep its exit code.
     threading.Thread(target=_record_exit, args=(process, run.path), daemon=True, name=f"reap-{process.pid}").start()
     return process.pid
+
+
+def _active_jobs_beside(run: Path) -> int:
+    """Trainings the app started in the other runs of ``run``'s folder that are still running."""
+    return sum(job_status(other).active for other in run.parent.iterdir() if other != run and (other / PID_FILE).is_file())
 
 
 def child_env(**extra: str) -> dict[str, str]:

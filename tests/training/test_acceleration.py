@@ -1,10 +1,8 @@
 """train.compile and train.precision: the same training, faster — numbers unchanged or within the precision's tolerance."""
 
-import pytest
 import torch
 
 from ganparts.runs.checkpoints import latest_checkpoint
-from ganparts.errors import SpecError
 from ganparts.training.trainer import Trainer
 from ganparts.plugins import default_registry
 
@@ -59,8 +57,3 @@ def test_fp16_loss_scales_are_checkpointed(tiny_spec, mnist5k, tmp_path):
     resumed.restore(latest_checkpoint(tmp_path))
     assert resumed.scaler_g.get_scale() == 1024.0
     assert resumed.scaler_d.get_scale() == first.scaler_d.get_scale()
-
-
-def test_fp16_with_a_gradient_penalty_is_refused(tiny_spec, mnist5k):
-    with pytest.raises(SpecError, match="train.precision: fp16 needs gradient scaling"):
-        Trainer(tiny_spec("wgan_gp_mnist.yaml", **{"train.precision": "fp16"}), data=mnist5k, registry=default_registry())

@@ -60,7 +60,7 @@ def test_both_ranks_held_the_saved_weights(two_rank_run):
     prints = checkpoint.state["rank_fingerprints"]
     assert len(prints) == 2 and prints[0] == prints[1]
     # ...and what the ranks held is what was saved: recompute the fingerprint from the file.
-    trainer = Trainer(load_spec(SAGAN, TINY), registry=default_registry())
+    trainer = Trainer(load_spec(SAGAN, TINY, registry=default_registry()), registry=default_registry())
     trainer.restore(checkpoint)
     assert distributed.fingerprint(trainer.weights()) == prints[0]
 
