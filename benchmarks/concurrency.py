@@ -53,7 +53,7 @@ def _trainings(root: Path, name: str, count: int, steps: int, threads: int, *, c
 
 
 def run(*, quick: bool) -> dict:
-    steps = 120 if quick else 300
+    steps = 40 if quick else 150
     cores = available_cores()
     with tempfile.TemporaryDirectory(prefix="ganparts-concurrency-") as tmp:
         root = Path(tmp)

@@ -25,8 +25,8 @@ def share(jobs: int) -> int:
     return max(1, available_cores() // max(1, jobs))
 
 
-def budget(requested: int | None = None, *, processes: int = 1) -> int:
-    """This process's threads: ``requested`` (a spec's ``train.threads``), else ``$GANPARTS_THREADS``,
+def budget(requested: int = 0, *, processes: int = 1) -> int:
+    """This process's threads: ``requested`` (a spec's ``train.threads``; 0: automatic), else ``$GANPARTS_THREADS``,
     else ``$OMP_NUM_THREADS`` (the user's own limit), else its share of the cores among ``processes``
     (e.g. torchrun's ranks on this machine)."""
     if requested:

@@ -57,8 +57,8 @@ class TrainSpec(_Strict):
     on_nonfinite: Literal["stop", "skip"] = Field("stop", description="a NaN/Inf loss or weight stops the run (stop) or its update is skipped (skip)")
     compile: bool = Field(False, description="torch.compile the networks: slow first steps, faster after (CPU needs a C++ compiler)")
     precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="autocast precision of forward passes (fp16: with loss scaling)")
-    threads: int | None = Field(
-        None, gt=0, le=1024, description="CPU threads for torch (default: $GANPARTS_THREADS, else every core; a background job gets its share)"
+    threads: int = Field(
+        0, ge=0, le=1024, description="CPU threads for torch (0: $GANPARTS_THREADS, else $OMP_NUM_THREADS, else this process's share of the cores)"
     )
 
 
