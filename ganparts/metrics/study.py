@@ -23,6 +23,8 @@ import torch
 
 from ganparts.training.callbacks import TimeBudget
 from ganparts.metrics.periodic import PeriodicEval
+from ganparts.analysis import pictures as viz
+from ganparts.runs.atomic import atomic_write
 from ganparts.runs.layout import RunDir
 from ganparts.spec.files import dump_spec, load_spec
 from ganparts.spec.registry import Registry
@@ -84,8 +86,6 @@ def train_run(
     log.info("%s seed %d: training for %.1f min, metrics every %d steps", run.variant, run.seed, budget_s / 60, eval_every)
     trainer.fit()
 
-    from ganparts.analysis import pictures as viz
-
     with torch.no_grad():
         viz.save_grid(trainer.ema.shadow(trainer.fixed_noise), run.path / "samples" / "final.png")
     step_times = [row["step_time"] for row in RunDir(run.path).read_metrics()]
@@ -95,7 +95,5 @@ def train_run(
         "median_step_s": statistics.median(step_times), "evaluations": evaluations.rows,
         "held_out_floor": {"n": len(evaluations.reference.held_out)} | evaluations.reference.floor,
     }
-    from ganparts.runs.atomic import atomic_write
-
     atomic_write(run.result_path, json.dumps(result, indent=1))  # written whole, it marks the run finished
     return result
