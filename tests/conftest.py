@@ -22,6 +22,17 @@ MNIST_SHAPE = (1, 28, 28)  # what the example specs' data sources declare (Datas
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 
+@pytest.fixture(autouse=True)
+def torch_threads():
+    """Give every test the session's thread pool back: the app and the in-process CLI's short
+    commands size it to one thread (ganparts/runs/threads.py), which would otherwise leave every
+    later in-process training in the suite on one core."""
+    before = torch.get_num_threads()
+    yield
+    if torch.get_num_threads() != before:
+        torch.set_num_threads(before)
+
+
 def tiny_overrides(**extra: str) -> list[str]:
     """``--set`` overrides that shrink any spec to seconds-long CPU training."""
     sets = {
