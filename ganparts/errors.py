@@ -19,3 +19,11 @@ def first_line(err: BaseException) -> str:
     to quote inside a one-line error, without a library's multi-line detail."""
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
+
+
+def one_line(err: BaseException, limit: int = 300) -> str:
+    """``Type: message`` on one line, shortened to ``limit`` characters: how one-line reports
+    (a plugin that failed to load, a block that failed to build) quote an exception."""
+    text = "; ".join(line.strip() for line in str(err).splitlines() if line.strip())
+    text = f"{type(err).__name__}: {text}" if text else type(err).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"

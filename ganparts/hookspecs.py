@@ -21,7 +21,8 @@ def ganparts_register(registry):
         ``registry.register(kind, spec=SpecModel, builder=callable)``. Each spec model
         is a pydantic model with ``kind: Literal["<name>"]`` and ``extra="forbid"``. It
         already holds the built-ins and the plugins loaded before this one.
-    :return: nothing. If the hook raises (an invalid entry, a name taken without
-        ``override=True``, anything), none of its registrations are kept and the plugin
-        is unregistered and reported as failed; ganparts carries on. See docs/plugins.md.
+    :return: nothing. If the hook raises (an invalid entry, anything), none of its
+        registrations are kept and the plugin is unregistered and reported as failed;
+        ganparts carries on. A name an earlier plugin took is not an error: that block alone
+        is skipped and reported (``register`` returns None for it). See docs/plugins.md.
     """

@@ -9,6 +9,12 @@ and every other plugin keep working. Nothing is half-registered.
     plugin_reports()     # what `ganparts plugins` and the app show, one report per plugin
     default_registry()   # the process-wide registry, built once
     reset()              # forget both, so the next call loads plugins again
+
+Load order, which decides name clashes: the built-ins (``BUILTIN_PLUGINS``, in order), then
+installed plugins sorted by distribution name and entry-point name. A block whose name an
+earlier plugin took is skipped and reported (the plugin's other blocks load); a plugin's
+``override=True`` replaces another installed plugin's block, and a built-in one only for
+plugins the user lists in ``GANPARTS_PLUGIN_OVERRIDES``.
 """
 
 from __future__ import annotations
@@ -26,12 +32,14 @@ from typing import Any, Callable, Literal
 import pluggy
 
 from ganparts import hookspecs
+from ganparts.errors import one_line
 from ganparts.spec.registry import Registry
 
 log = logging.getLogger("ganparts")
 
 ENTRY_POINT_GROUP = "ganparts"
 DISABLE_AUTOLOAD_ENV = "GANPARTS_DISABLE_PLUGIN_AUTOLOAD"
+OVERRIDES_ENV = "GANPARTS_PLUGIN_OVERRIDES"  # comma-separated plugin names the user lets replace built-ins
 DISTRIBUTION = "ganparts"
 
 # Each built-in module implements ``ganparts_register``; like datasette's
@@ -40,7 +48,9 @@ BUILTIN_PLUGINS = (
     "ganparts.blocks.attention",
     "ganparts.blocks.norm",
     "ganparts.blocks.losses",
+    "ganparts.blocks.augment",
     "ganparts.models.dcgan",
+    "ganparts.models.resnet",
     "ganparts.data.sources",
     "ganparts.metrics.features",
 )
@@ -59,6 +69,8 @@ class PluginReport:
         blocks: the names it registered, by kind (only kinds it registered into).
         builtin: whether it ships with ganparts.
         details: the traceback of the failure, for the plugin's author.
+        skipped: blocks it registered that were not kept because an earlier plugin had
+            taken the name, one line each (``attention 'axial' was skipped: …``).
     """
 
     name: str
@@ -69,6 +81,7 @@ class PluginReport:
     blocks: dict[str, tuple[str, ...]] = field(default_factory=dict)
     builtin: bool = False
     details: str = ""
+    skipped: tuple[str, ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -78,6 +91,7 @@ class PluginReport:
         """Plain JSON-able data (``ganparts plugins --json``)."""
         data = asdict(self)
         data["blocks"] = {kind: list(names) for kind, names in self.blocks.items()}
+        data["skipped"] = list(self.skipped)
         return data
 
 
@@ -105,11 +119,11 @@ class PluginManager(pluggy.PluginManager):
         try:
             plugin = importer()
         except Exception as err:  # noqa: BLE001 — whatever a plugin's import raises, skip that plugin only
-            return self.fail(name, f"import failed: {_one_line(err)}", err)
+            return self.fail(name, f"import failed: {one_line(err)}", err)
         try:
             self.register(plugin, name=name)
         except Exception as err:  # noqa: BLE001 — e.g. a hook whose arguments the spec does not offer
-            return self.fail(name, _one_line(err), err)
+            return self.fail(name, one_line(err), err)
         if not self.get_hookcallers(plugin):
             self.unregister(plugin)
             return self.fail(name, "implements no ganparts hook; decorate ganparts_register with @ganparts.hookspecs.hookimpl")
@@ -117,7 +131,7 @@ class PluginManager(pluggy.PluginManager):
             self.check_pending()  # a misspelled hook name is an error its author should see
         except pluggy.PluginValidationError as err:
             self.unregister(plugin)
-            return self.fail(name, _one_line(err), err)
+            return self.fail(name, one_line(err), err)
         return True
 
     def fail(self, name: str, reason: str, err: BaseException | None = None) -> bool:
@@ -162,22 +176,33 @@ def build_registry(pm: PluginManager) -> Registry:
     registry = Registry()
     hooked = {impl.plugin_name for impl in pm.hook.ganparts_register.get_hookimpls()}
     plugins = dict(pm.list_name_plugin())
+    allowed = override_consent()
     for name in [n for n in plugins if n in hooked]:
         others = [plugin for other, plugin in plugins.items() if other != name]
         register = pm.subset_hook_caller("ganparts_register", remove_plugins=others)
+        report = pm.reports[name]
         try:
-            with registry.plugin(name, builtin=pm.reports[name].builtin) as staged:
+            with registry.plugin(
+                name, builtin=report.builtin, distribution=report.distribution, version=report.version,
+                may_override_builtins=name in allowed or "*" in allowed,
+            ) as staged:
                 register(registry=staged)
         except Exception as err:  # noqa: BLE001 — a broken plugin must not take ganparts down
             pm.unregister(name=name)
-            pm.fail(name, f"ganparts_register failed: {_one_line(err)}", err)
+            pm.fail(name, f"ganparts_register failed: {one_line(err)}", err)
             continue
         blocks: dict[str, tuple[str, ...]] = {}
         for entry in registry.entries():
             if entry.plugin == name:
                 blocks[entry.kind] = (*blocks.get(entry.kind, ()), entry.name)
-        pm.reports[name] = replace(pm.reports[name], blocks=blocks)
+        skipped = tuple(s.describe() for s in registry.skipped if s.plugin == name)
+        pm.reports[name] = replace(pm.reports[name], blocks=blocks, skipped=skipped)
     return registry
+
+
+def override_consent() -> set[str]:
+    """Plugins the user allows to replace built-in blocks (``GANPARTS_PLUGIN_OVERRIDES``; ``*``: all)."""
+    return {name.strip() for name in os.environ.get(OVERRIDES_ENV, "").split(",") if name.strip()}
 
 
 @dataclass(frozen=True)
@@ -194,10 +219,15 @@ def load_plugins(*, autoload: bool | None = None) -> Plugins:
     autoload = autoload_enabled() if autoload is None else autoload
     pm = get_plugin_manager(autoload=autoload)
     registry = build_registry(pm)
+    if not autoload:
+        switched_off = not autoload_enabled()
+        registry.autoload_note = "plugin autoloading is disabled" + (f": {DISABLE_AUTOLOAD_ENV} is set" if switched_off else "")
     reports = tuple(pm.reports.values())
     for report in reports:
         if report.failed:
             log.warning("plugin %s (%s %s) failed and was skipped: %s", report.name, report.distribution, report.version, report.reason)
+        for line in report.skipped:
+            log.warning("plugin %s (%s %s): %s", report.name, report.distribution, report.version, line)
     return Plugins(registry, reports, autoload)
 
 
@@ -245,13 +275,6 @@ def _version(distribution: str) -> str:
         return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
         return "unknown"
-
-
-def _one_line(err: BaseException, limit: int = 300) -> str:
-    """``Type: message`` on one line, shortened to ``limit`` characters (the traceback keeps it all)."""
-    text = "; ".join(line.strip() for line in str(err).splitlines() if line.strip())
-    text = f"{type(err).__name__}: {text}" if text else type(err).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _failed(report: PluginReport, reason: str, err: BaseException | None = None) -> PluginReport:

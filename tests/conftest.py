@@ -14,6 +14,7 @@ import torch
 from ganparts.data.sources import load_images
 from ganparts.plugins import default_registry
 from ganparts.spec.files import load_spec
+from ganparts.testing import train_block  # noqa: F401 — the fixture plugin authors get (also a pytest11 plugin)
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"

@@ -45,17 +45,6 @@ def ganparts_register(registry):
 """,
         "ganparts_register failed: RuntimeError: boom after one registration",
     ),
-    "clashing_name": (
-        SPEC + """
-class MySagan(AttentionSpec):
-    kind: Literal["sagan"] = "sagan"
-
-@hookimpl
-def ganparts_register(registry):
-    registry.register("attention", spec=MySagan, builder=lambda s, *, channels: nn.Identity())
-""",
-        "An entry is already registered under the name 'sagan' in kind 'attention' (by plugin 'ganparts.blocks.attention'); pass override=True",
-    ),
     "no_kind_literal": (
         SPEC + """
 class NoKind(BaseModel):
@@ -202,7 +191,7 @@ def ganparts_register(registry):
     broken = report(loaded, f"gp_{case}")
     assert (broken.status, broken.distribution, broken.version) == ("failed", distribution, "2.3")
     assert reason in broken.reason and broken.blocks == {}
-    warnings = [r.message for r in caplog.records if "gp_" in r.message]
+    warnings = [r.message for r in caplog.records if f"gp_{case}" in r.message]
     assert warnings == [f"plugin gp_{case} ({distribution} 2.3) failed and was skipped: {broken.reason}"]
     # Nothing of it is kept; built-ins and the other plugin work.
     registry = loaded.registry
@@ -210,10 +199,69 @@ def ganparts_register(registry):
     assert set(BUILTIN_PLUGINS) <= {e.plugin for e in registry.entries()}
     assert registry.get("attention", "sagan").plugin == "ganparts.blocks.attention"
     assert report(loaded, "gp_good").status == "loaded" and report(loaded, "gp_good").distribution == good
-    assert registry.get("attention", "sagan_pooled").plugin == "gp_good"  # asked to override, so allowed
+    # It asked to override a built-in, which only the user can allow: that one block is skipped.
+    assert registry.get("attention", "sagan_pooled").plugin == "ganparts.blocks.attention"
+    assert report(loaded, "gp_good").blocks == {"attention": ("fine",)}
     spec = load_spec(SPECS / "sagan_mnist.yaml", ["model.generator.attention.0.kind=fine"], registry=registry)
     assert spec.model.generator.attention[0].kind == "fine"
     assert "Fine" in json_schema(registry)["$defs"]
+
+
+CLASH = SPEC + """
+class Clashing(AttentionSpec):
+    kind: Literal["{name}"] = "{name}"
+
+class Own(AttentionSpec):
+    kind: Literal["{own}"] = "{own}"
+
+@hookimpl
+def ganparts_register(registry):
+    registry.register("attention", spec=Clashing, builder=lambda s, *, channels: nn.Identity(){override})
+    registry.register("attention", spec=Own, builder=lambda s, *, channels: nn.Identity())
+"""
+
+
+def test_a_name_clash_skips_only_the_clashing_block_and_names_both_distributions(site, caplog):
+    """Distributions load sorted by name: gp-alpha takes `axial` first; gp-beta keeps its other block."""
+    make_distribution(site, "gp_beta", CLASH.format(name="axial", own="beta_only", override=""), version="0.2")
+    make_distribution(site, "gp_alpha", CLASH.format(name="axial", own="alpha_only", override=""), version="0.1")
+    with caplog.at_level(logging.WARNING, logger="ganparts"):
+        loaded = load_plugins()
+    registry = loaded.registry
+    assert registry.get("attention", "axial").distribution == "gp-alpha"
+    assert {"alpha_only", "beta_only"} <= set(registry.list("attention"))
+    alpha, beta = report(loaded, "gp_alpha"), report(loaded, "gp_beta")
+    assert alpha.status == beta.status == "loaded" and not alpha.skipped
+    assert beta.blocks == {"attention": ("beta_only",)}
+    (line,) = beta.skipped
+    assert line.startswith("attention 'axial' was skipped: the name is taken by plugin gp_alpha (gp-alpha 0.1), which loaded first")
+    assert "override" not in line  # gp-alpha was there legitimately: no advice to override it
+    (warning,) = [r.message for r in caplog.records if "was skipped" in r.message]
+    assert warning.startswith("plugin gp_beta (gp-beta 0.2): attention 'axial' was skipped") and "gp-alpha 0.1" in warning
+    # The order does not depend on which distribution directory was made first.
+    assert [r.name for r in loaded.reports if r.name.startswith("gp_")] == ["gp_alpha", "gp_beta"]
+
+
+@pytest.mark.parametrize("allowed", ["", "gp_over", "*"])
+def test_built_ins_win_unless_the_user_allows_a_plugin_to_override_them(allowed, site, monkeypatch):
+    monkeypatch.setenv(plugins.OVERRIDES_ENV, allowed)
+    make_distribution(site, "gp_over", CLASH.format(name="sagan", own="over_only", override=", override=True"))
+    loaded = load_plugins()
+    over = report(loaded, "gp_over")
+    assert "over_only" in loaded.registry.list("attention")
+    if allowed:
+        assert loaded.registry.get("attention", "sagan").plugin == "gp_over" and not over.skipped
+    else:
+        assert loaded.registry.get("attention", "sagan").plugin == "ganparts.blocks.attention"
+        (line,) = over.skipped
+        assert "built-ins win unless the user allows it: GANPARTS_PLUGIN_OVERRIDES=gp_over" in line
+
+
+def test_an_installed_plugin_may_override_another_installed_plugin(site):
+    make_distribution(site, "gp_alpha", CLASH.format(name="axial", own="alpha_only", override=""))
+    make_distribution(site, "gp_beta", CLASH.format(name="axial", own="beta_only", override=", override=True"))
+    loaded = load_plugins()
+    assert loaded.registry.get("attention", "axial").plugin == "gp_beta" and not report(loaded, "gp_beta").skipped
 
 
 def test_a_failed_import_keeps_its_traceback_for_the_author(site):
@@ -259,7 +307,7 @@ def test_reset_reloads_the_process_wide_registry_and_spec_model(site):
 
 def test_cli_lists_plugins_and_survives_broken_ones(site):
     make_distribution(site, "gp_import_error", BROKEN["import_error"][0], version="0.4")
-    make_distribution(site, "gp_clashing_name", BROKEN["clashing_name"][0])
+    make_distribution(site, "gp_clashing_name", CLASH.format(name="sagan", own="own_block", override=""))
     env = {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
 
     listed = run_cli("plugins", env=env)
@@ -268,13 +316,15 @@ def test_cli_lists_plugins_and_survives_broken_ones(site):
     row = next(line for line in lines if line.startswith("gp_import_error "))
     assert row.split()[1:4] == ["gp-import-error", "0.4", "failed"]
     assert "import failed: ModuleNotFoundError: No module named 'ganparts_no_such_module'" in row
-    assert "already registered under the name 'sagan'" in next(line for line in lines if line.startswith("gp_clashing_name "))
+    clashing = next(line for line in lines if line.startswith("gp_clashing_name "))
+    assert "loaded  attention: own_block; attention 'sagan' was skipped: the name is taken by plugin ganparts.blocks.attention" in clashing
+    assert "1 block(s) skipped for a name clash" in listed.stdout
     assert "attention: sagan, sagan_pooled" in next(line for line in lines if line.startswith("ganparts.blocks.attention "))
     assert "failed and was skipped" in listed.stderr and "Traceback" not in listed.stderr
 
     validated = run_cli("validate", SPECS / "sagan_mnist.yaml", env=env)
     assert validated.returncode == 0, validated.stderr
-    assert validated.stderr.count("failed and was skipped") == 2
+    assert validated.stderr.count("failed and was skipped") == 1 and validated.stderr.count("was skipped: the name is taken") == 1
 
     disabled = run_cli("plugins", env=env | {plugins.DISABLE_AUTOLOAD_ENV: "1"})
     assert disabled.returncode == 0 and "gp_" not in disabled.stdout + disabled.stderr

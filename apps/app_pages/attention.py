@@ -32,7 +32,7 @@ if run is not None:
     controls, picture, layers_col = st.columns([1, 1.3, 1.2], gap="medium")
     with controls:
         network = st.radio("Network", list(NETWORKS), format_func=NETWORKS.get, key="attn.network")
-        image = None
+        image, label = None, None
         if network == "D" and st.radio("Image", ["real", "generated"], horizontal=True, key="attn.image",
                                        format_func={"real": "a real digit", "generated": "a generated digit"}.get) == "real":
             digits = common.real_digits(str(checkpoint[step]))
@@ -40,9 +40,15 @@ if run is not None:
                                     key="attn.digit")
             image = digits.to_float()[0][index]
             seed = 0
+            if gan.num_classes:  # a class-conditional D judges the digit as its own class
+                label = int(digits.labels[index])
+                st.caption(f"D judges it as a {label}, its own class")
         else:
             seed = st.number_input("Seed of the generated digit", min_value=0, value=0, key="attn.seed")
-        probe = probe_attention(gan, network, seed=seed, image=image)
+            if gan.num_classes:
+                label = st.selectbox("Digit to draw", range(gan.num_classes), key="attn.class",
+                                     help="this run is class-conditional: G draws the digit it is asked for")
+        probe = probe_attention(gan, network, seed=seed, image=image, label=label)
     if not probe.layers:
         controls.warning(f"The {NETWORKS[network].split()[0]} of {run.name} has no attention layers: "
                          "build one with attention on the Build page.", icon=":material/info:")

@@ -25,6 +25,9 @@ st.dataframe(
 )
 for report in failed:
     st.error(f"**{report.name}** ({report.distribution} {report.version}) was skipped: {report.reason}", icon=":material/error:")
+for report in reports:
+    for line in report.skipped:  # a name an earlier plugin took: only this block is missing
+        st.warning(f"**{report.name}** ({report.distribution} {report.version}): {line}", icon=":material/warning:")
     if report.details:
         with st.expander(f"Traceback of {report.name}"):
             st.code(report.details)

@@ -12,6 +12,7 @@ from einops import reduce
 from torch import nn
 
 from ganparts.blocks.attention import AttentionMap, AttentionRecording, record_attention
+from ganparts.blocks.conditional import call
 from ganparts.runs.atomic import atomic_path
 
 QUERY_COLOURS = ("#ff3b30", "#34c759", "#0a84ff", "#ffcc00", "#af52de")
@@ -70,15 +71,16 @@ def attention_overlay(image: torch.Tensor, attention: torch.Tensor, *, alpha: fl
     return torch.lerp(grey, heat, alpha)
 
 
-def attention_maps(model: nn.Module, inputs: torch.Tensor) -> tuple[torch.Tensor, AttentionRecording]:
-    """Run ``model`` once without gradients, recording every attention layer's map.
+def attention_maps(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor | None = None) -> tuple[torch.Tensor, AttentionRecording]:
+    """Run ``model`` once without gradients (given ``labels`` when it is class-conditional),
+    recording every attention layer's map.
 
     Returns:
         the output, and ``{layer name: AttentionMap}`` owned by this call (safe while other
         threads run the same model).
     """
     with torch.no_grad(), record_attention(model) as maps:
-        output = model(inputs)
+        output = call(model, inputs, labels)
     return output, maps
 
 
@@ -150,9 +152,11 @@ def save_attention_figure(
     return path
 
 
-def save_generator_attention(generator: nn.Module, noise: torch.Tensor, path: str | Path, **kwargs) -> Path:
-    """Generate from ``noise`` and save where the generator's attention looks (one forward)."""
-    images, maps = attention_maps(generator, noise)
+def save_generator_attention(
+    generator: nn.Module, noise: torch.Tensor, path: str | Path, *, labels: torch.Tensor | None = None, **kwargs
+) -> Path:
+    """Generate from ``noise`` (and ``labels``, for a conditional G) and save where the generator's attention looks (one forward)."""
+    images, maps = attention_maps(generator, noise, labels)
     return save_attention_figure(images, maps, path, **kwargs)
 
 

@@ -12,8 +12,9 @@ from typing import Literal
 import torch
 
 from ganparts.analysis import pictures as viz
-from ganparts.analysis.inference import TrainedGAN, latents
+from ganparts.analysis.inference import TrainedGAN, class_labels, latents
 from ganparts.blocks.attention import AttentionMap
+from ganparts.blocks.conditional import call
 from ganparts.data.images import ImageSet
 from ganparts.data.sources import load_images
 
@@ -45,7 +46,9 @@ class AttentionProbe:
         return viz.attention_overlay(self.image, self.query(layer, xy, head=head))
 
 
-def probe_attention(gan: TrainedGAN, network: Network, *, seed: int = 0, image: torch.Tensor | None = None) -> AttentionProbe:
+def probe_attention(
+    gan: TrainedGAN, network: Network, *, seed: int = 0, image: torch.Tensor | None = None, label: int | None = None
+) -> AttentionProbe:
     """Run one image through ``gan``'s generator (``"G"``) or discriminator (``"D"``), keeping maps.
 
     Args:
@@ -53,24 +56,32 @@ def probe_attention(gan: TrainedGAN, network: Network, *, seed: int = 0, image: 
         network: ``"G"`` draws a digit from latent ``seed``; ``"D"`` reads ``image`` or, when
             None, the digit G draws from ``seed``.
         image: (1, H, W) or (H, W) in [-1, 1], for D only (e.g. a real digit).
+        label: for a class-conditional run, the class G draws and D judges the image as
+            (default 0); must be None for an unconditional one.
     """
     device = next(gan.generator.parameters()).device
     z = latents(gan.spec.model.z_dim, 1, seed=seed).to(device)
     if network not in ("G", "D"):
         raise ValueError(f"network {network!r}: expected 'G' or 'D'")
+    if label is None and gan.num_classes:
+        label = 0
+    y = class_labels(gan.generator, 1, label)
+    y = None if y is None else y.to(device)
     # The maps go to a recording this call owns: other threads running the same cached
     # networks (the app's pages) can neither see nor overwrite them, so no lock is needed.
     if network == "G":
-        picture, maps = viz.attention_maps(gan.generator, z)
+        picture, maps = viz.attention_maps(gan.generator, z, y)
     else:
         if image is None:
             with torch.no_grad():
-                image = gan.generator(z)
+                image = call(gan.generator, z, y)
         picture = image.reshape(1, 1, *image.shape[-2:]).float().to(device)
-        _, maps = viz.attention_maps(gan.discriminator, picture)
+        _, maps = viz.attention_maps(gan.discriminator, picture, y)
     return AttentionProbe(network, viz.to_unit(picture)[0, 0], dict(maps))
 
 
 def held_out_digits(gan: TrainedGAN) -> ImageSet:
-    """Real digits the run did not train on (the test split of its data source), offline."""
-    return load_images(gan.spec.data.source, registry=gan.registry, split="test", root=gan.spec.data.root, download=False)
+    """Real digits the run did not train on (the test split of its data source, of its classes
+    for a class-conditional run), offline."""
+    digits = load_images(gan.spec.data.source, registry=gan.registry, split="test", root=gan.spec.data.root, download=False)
+    return digits.first_classes(gan.num_classes) if gan.num_classes else digits

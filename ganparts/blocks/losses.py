@@ -8,6 +8,7 @@ returning its weighted scalar, added to the discriminator's loss.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable, Literal
 
@@ -64,13 +65,28 @@ def gradient_penalty(discriminator: nn.Module, real: Tensor, fake: Tensor, *, ta
 
 @dataclass(frozen=True)
 class Penalty:
-    """A weighted regulariser of the discriminator, called once per D step."""
+    """A weighted regulariser of the discriminator, called once per D step.
+
+    Attributes:
+        fn: ``fn(discriminator, real, fake)`` → an unweighted scalar.
+        weight: what the trainer multiplies it by before adding it to D's loss.
+        name: how ``ganparts build`` lists it (default: ``fn``'s name).
+        input_gradients: whether it differentiates D with respect to its input images
+            (R1, WGAN-GP). fp16 training refuses those: the inner gradient gets no loss
+            scaling. Declare False only for a penalty that never does (e.g. on logits).
+    """
 
     fn: Callable[..., Tensor]
     weight: float
+    name: str = ""
+    input_gradients: bool = True
 
     def __call__(self, *, discriminator: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
         return self.weight * self.fn(discriminator, real, fake)
+
+    @property
+    def label(self) -> str:
+        return self.name or getattr(self.fn, "__name__", type(self.fn).__name__)
 
 
 @dataclass(frozen=True)
@@ -83,12 +99,23 @@ class AdversarialLoss:
     # Relativistic losses compare fakes with reals in the G step too.
     g_needs_real_logits: bool = False
 
+    @property
+    def input_gradients(self) -> bool:
+        """Whether training with this loss differentiates D with respect to its input (a penalty it carries does)."""
+        return any(p.input_gradients for p in self.penalties)
+
 
 def build_objective(spec, registry) -> tuple[AdversarialLoss, tuple[Penalty, ...]]:
     """The loss an :class:`~ganparts.spec.experiment.Experiment` trains with, and every penalty
     added to D's loss: the loss's own (e.g. wgan-gp's gradient penalty), then ``spec.penalties``."""
     loss = registry.create("loss", spec.loss)
-    return loss, loss.penalties + tuple(registry.create("penalty", p) for p in spec.penalties)
+    extra = tuple(_named(registry.create("penalty", p), p.kind) for p in spec.penalties)
+    return loss, loss.penalties + extra
+
+
+def _named(penalty: Penalty, name: str) -> Penalty:
+    """A spec's penalty is listed by its registered name unless its builder named it."""
+    return dataclasses.replace(penalty, name=name) if isinstance(penalty, Penalty) and not penalty.name else penalty
 
 
 class _LossSpec(BaseModel):
@@ -139,7 +166,7 @@ def ganparts_register(registry):
         builder=lambda s: AdversarialLoss(
             wasserstein_d_loss,
             wasserstein_g_loss,
-            penalties=(Penalty(gradient_penalty, s.gp_weight),) if s.gp_weight else (),
+            penalties=(Penalty(gradient_penalty, s.gp_weight, name="gp"),) if s.gp_weight else (),
         ),
     )
     registry.register("loss", spec=LeastSquaresSpec, builder=lambda s: AdversarialLoss(lsgan_d_loss, lsgan_g_loss))

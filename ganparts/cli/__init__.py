@@ -6,6 +6,7 @@ import argparse
 import importlib
 import logging
 import sys
+import traceback
 from typing import TYPE_CHECKING
 
 from ganparts.errors import UserError
@@ -19,6 +20,7 @@ COMMAND_MODULES = (
     "ganparts.cli.train",
     "ganparts.cli.sample",
     "ganparts.cli.plugins",
+    "ganparts.cli.new_plugin",
     "ganparts.cli.eval",
     "ganparts.cli.compare",
     "ganparts.cli.app",
@@ -41,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args) or 0
     except UserError as err:
+        if getattr(args, "verbose", False) and err.__cause__ is not None:  # e.g. a plugin block's crash while building
+            traceback.print_exception(err.__cause__, file=sys.stderr)
         for line in str(err).splitlines() or [type(err).__name__]:
             print(f"ganparts: error: {line}", file=sys.stderr)
         return 2
@@ -64,3 +68,4 @@ def add_spec_options(parser: argparse.ArgumentParser) -> None:
         "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
         help="override a spec field; VALUE is YAML (e.g. --set train.steps=200 --set 'model.generator.attention=[]')",
     )
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the traceback of a block that fails to build")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ganparts.cli import add_spec_options, resolve_device
 from ganparts.errors import UserError
+from ganparts.metrics.collapse import looks_collapsed
 from ganparts.plugins import default_registry
 from ganparts.spec.files import load_spec
 from ganparts.training.preflight import preflight
@@ -52,7 +53,8 @@ def compare(args) -> int:
             overrides=args.overrides, device=device, references=references,
         )
         final = result["evaluations"][-1]
-        print(f"ganparts: {run.variant} seed {run.seed}: {result['steps']} steps, FID {final['fid']:.2f}, IS {final['is_mean']:.2f} → {run.path}")
+        status = " (collapsed: IS < 3)" if looks_collapsed(final) else ""
+        print(f"ganparts: {run.variant} seed {run.seed}: {result['steps']} steps, FID {final['fid']:.2f}, IS {final['is_mean']:.2f}{status} → {run.path}")
     remaining = sum(not run.done for run in runs)
     if remaining:
         print(f"ganparts: {remaining} run(s) still to train; run the same command again to continue")

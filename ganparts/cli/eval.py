@@ -1,4 +1,5 @@
-"""``eval``: FID, KID, IS, precision/recall of a run, beside the held-out real-data floor."""
+"""``eval``: FID, KID, IS, precision/recall of a run, beside the held-out real-data floor; for a
+class-conditional run also its conditional accuracy and per-class FID."""
 
 from __future__ import annotations
 
@@ -54,6 +55,14 @@ def metric_table(columns: dict[str, dict[str, float]]) -> str:
         ("precision ↑", lambda m: f"{m['precision']:.3f}"),
         ("recall ↑", lambda m: f"{m['recall']:.3f}"),
     ]
+    if all("class_accuracy" in m for m in columns.values()):  # a class-conditional run
+        rows += [
+            ("class accuracy ↑", lambda m: f"{m['class_accuracy']:.3f}"),
+            ("class FID ↓ (mean)", lambda m: f"{m['class_fid']:.2f}"),
+        ] + [
+            (f"  FID of class {c} ↓", lambda m, c=c: f"{m['class_fids'][c]:.2f}")
+            for c in range(min(len(m["class_fids"]) for m in columns.values()))
+        ]
     cells = [["metric", *columns]] + [[label, *(show(m) for m in columns.values())] for label, show in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
     return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))) for row in cells)

@@ -6,7 +6,7 @@ import json
 
 import torch
 
-from ganparts.analysis.summary import format_table, layer_table
+from ganparts.analysis.summary import describe_objective, format_blocks, format_table, layer_table
 from ganparts.cli import add_spec_options, resolve_device
 from ganparts.data.images import image_shape
 from ganparts.models import build_discriminator, build_generator
@@ -56,11 +56,12 @@ def build(args) -> int:
         ("discriminator", discriminator, torch.zeros(2, *shape)),
     ):
         entry = net.ganparts_entry
-        print(format_table(f"{title} {entry.name} (from {entry.plugin})", layer_table(net, example)))
+        labels = torch.zeros(2, dtype=torch.long) if spec.model.num_classes else None  # a conditional network needs classes
+        print(format_table(f"{title} {entry.name} (from {entry.plugin})", layer_table(net, example, labels)))
         print()
-    loss = spec.loss.kind
-    penalties = ", ".join(p.kind for p in spec.penalties) or "none"
-    print(f"loss: {loss}; extra penalties: {penalties}; spectral norm: G {spec.model.generator.spectral_norm}, D {spec.model.discriminator.spectral_norm}")
+    print(format_blocks(spec, registry=registry))
+    print()
+    print(f"{describe_objective(spec, registry=registry)}; spectral norm: G {spec.model.generator.spectral_norm}, D {spec.model.discriminator.spectral_norm}")
     return 0
 
 

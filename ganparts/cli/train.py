@@ -20,6 +20,7 @@ from ganparts.errors import UserError
 from ganparts.runs import threads
 from ganparts.runs.layout import RunDir
 from ganparts.runs.listing import spec_differences
+from ganparts.spec import provenance
 from ganparts.spec.experiment import Experiment
 from ganparts.spec.files import load_spec, parse_spec_text, spec_to_data, validate_spec
 from ganparts.training.trainer import Trainer
@@ -64,6 +65,8 @@ def _train(args, ranks: distributed.Ranks, device, held: contextlib.ExitStack) -
             raise UserError("a spec file is required (only --resume of an existing run can use the run's own spec.yaml)")
         args.spec = run.spec
     registry = default_registry()
+    if found:  # a resumed run whose plugin is missing: say what to install, not which kind is unknown
+        provenance.require_recorded(found.state.get("blocks"), registry, where=str(found.path))
     spec = load_spec(args.spec, args.overrides, registry=registry)
     if found:
         _check_same_experiment(spec, validate_spec(parse_spec_text(found.spec_text, where=str(found.path / ckpt.SPEC)), registry))

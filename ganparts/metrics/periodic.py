@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ganparts.training.callbacks import Callback
+from ganparts.metrics.collapse import IS_BELOW, looks_collapsed
 from ganparts.metrics.evaluate import DEFAULT_FEATURE, RealReference, evaluate_generator, load_extractor, real_reference
 
 if TYPE_CHECKING:
@@ -76,6 +77,11 @@ class PeriodicEval(Callback):
         if trainer.run:
             trainer.run.append_evaluations([row])
         log.info("step %d (%.0f s of training): FID %.2f, IS %.2f", trainer.step, train_s, metrics["fid"], metrics["is_mean"])
+        if looks_collapsed(metrics):
+            log.warning(
+                "step %d: IS %.2f < %g, the generator looks collapsed (it draws one or a few digits); see docs/results.md, "
+                "'The collapse'", trainer.step, metrics["is_mean"], IS_BELOW,
+            )
         return row
 
 

@@ -21,6 +21,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from ganparts.blocks.conditional import call
 from ganparts.training.callbacks import TimeBudget
 from ganparts.metrics.periodic import PeriodicEval
 from ganparts.analysis import pictures as viz
@@ -87,7 +88,8 @@ def train_run(
     trainer.fit()
 
     with torch.no_grad():
-        viz.save_grid(trainer.ema.shadow(trainer.fixed_noise), run.path / "samples" / "final.png")
+        images = call(trainer.ema.shadow, trainer.fixed_noise, trainer.fixed_labels)  # a conditional run: every class in turn
+    viz.save_grid(images, run.path / "samples" / "final.png", nrow=min(trainer.num_classes, len(images)) or None)
     step_times = [row["step_time"] for row in RunDir(run.path).read_metrics()]
     result = {
         "variant": run.variant, "seed": run.seed, "spec": dump_spec(spec),

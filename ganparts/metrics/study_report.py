@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ganparts.metrics.collapse import collapsed_in_group
 from ganparts.metrics.study import StudyRun
 from ganparts.runs.atomic import atomic_path, atomic_write
 
@@ -75,6 +76,7 @@ def summarise(runs: Sequence[StudyRun]) -> dict[str, Any]:
             "median_step_s": _mean_std([r["median_step_s"] for r in rs]),
             "equal_time": {k: _mean_std([r["evaluations"][-1][k] for r in rs]) for k in METRICS},
             "equal_steps": None if step is None else {k: _mean_std([_row_at(r, step)[k] for r in rs]) for k in METRICS},
+            "collapsed_seeds": [r["seed"] for r, c in zip(rs, collapsed_in_group([r["evaluations"][-1] for r in rs])) if c],
         }
     base = summary["variants"][baseline]
     for variant in variants[1:]:
@@ -107,10 +109,11 @@ def markdown(summary: dict[str, Any], budget_minutes: float) -> str:
     """The tables of ``summary`` as Markdown."""
     titles = [title for title, _, _ in METRICS.values()]
     lines = [f"### Equal time: {budget_minutes:g} minutes of training each (mean ± std over seeds)", ""]
-    lines += ["| model | steps | s/step | " + " | ".join(titles) + " |", "|---" * (3 + len(METRICS)) + "|"]
+    lines += ["| model | steps | s/step | " + " | ".join(titles) + " | collapsed |", "|---" * (4 + len(METRICS)) + "|"]
     for variant, v in summary["variants"].items():
         cells = [_cell(v["equal_time"][k], d, s) for k, (_, d, s) in METRICS.items()]
-        lines.append(f"| {variant} | {_cell(v['steps'], 0)} | {_cell(v['median_step_s'], 3)} | " + " | ".join(cells) + " |")
+        collapsed = f"{len(v['collapsed_seeds'])} of {len(v['seeds'])}"
+        lines.append(f"| {variant} | {_cell(v['steps'], 0)} | {_cell(v['median_step_s'], 3)} | " + " | ".join(cells) + f" | {collapsed} |")
     if summary["equal_step"] is None:
         lines += ["", f"### Equal steps: {NO_COMMON_STEP}", "", "No step at which every run was evaluated (each run is evaluated "
                   "every --eval-every steps and at its last step), so the runs are compared at equal time only; "
@@ -123,6 +126,8 @@ def markdown(summary: dict[str, Any], budget_minutes: float) -> str:
     lines += ["", "FID of each seed at equal time: " + "; ".join(
         f"{variant} " + ", ".join(f"{fid:.1f}" for fid in v["equal_time"]["fid"]["values"]) for variant, v in summary["variants"].items()
     ) + "."]
+    collapsed = [f"{variant} seed {seed}" for variant, v in summary["variants"].items() for seed in v["collapsed_seeds"]]
+    lines += ["", "Collapsed runs (IS < 3, or FID > 5× the median of their model's seeds): " + (", ".join(collapsed) or "none") + "."]
     floor = summary["held_out_floor"]
     lines += ["", f"Floor (held-out real digits vs training digits, n={floor['n']}): FID {floor['fid']:.2f}, "
               f"KID {floor['kid_mean']:.2f}, IS {floor['is_mean']:.2f}, precision {floor['precision']:.3f}, recall {floor['recall']:.3f}."]

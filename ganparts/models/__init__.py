@@ -23,8 +23,19 @@ def build_discriminator(spec, *, registry: Registry, image_shape: tuple[int, int
     return _build("discriminator", spec, registry, image_shape)
 
 
+def supports_classes(family) -> bool:
+    """Whether a generator/discriminator family spec (a spec or its class) builds class-conditional networks."""
+    return bool(getattr(family if isinstance(family, type) else type(family), "conditional", False))
+
+
 def _build(kind: str, spec, registry: Registry, image_shape: tuple[int, int, int], **context) -> nn.Module:
-    network = registry.create(kind, getattr(spec.model, kind), image_shape=image_shape, registry=registry, **context)
+    family, classes = getattr(spec.model, kind), spec.model.num_classes
+    if classes:  # only then: an unconditional family's builder need not know the word
+        if not supports_classes(family):
+            raise ValueError(f"the {kind} family {family.kind!r} does not support class conditioning (model.num_classes)")
+        context["num_classes"] = classes
+    network = registry.create(kind, family, image_shape=image_shape, registry=registry, **context)
     with contextlib.suppress(AttributeError):
         network.image_shape = tuple(image_shape)  # what generate() makes when asked for no images
+        network.num_classes = classes  # what generate() and the metrics ask for labels by
     return network

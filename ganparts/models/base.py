@@ -1,22 +1,29 @@
-"""What every generator/discriminator family spec has in common."""
+"""What every generator/discriminator family has in common: the spec's base, attention placement."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from torch import nn
 
 from ganparts.spec.markers import Block
+from ganparts.spec.registry import Registry
 
 
 class NetworkSpec(BaseModel):
     """Base of family specs: spectral norm switch and attention placement.
 
-    Subclasses set ``resolutions``: the feature-map sizes attention may sit at.
+    Subclasses set ``resolutions``: the feature-map sizes attention may sit at, and
+    ``conditional``: whether the family builds class-conditional networks (its builder then
+    takes ``num_classes=`` and its networks ``forward(x, labels)``); preflight refuses
+    ``model.num_classes`` for a family that does not.
     """
 
     model_config = ConfigDict(extra="forbid")
     resolutions: ClassVar[tuple[int, ...]] = ()
+    conditional: ClassVar[bool] = False
 
     spectral_norm: bool = Field(True, description="spectral norm on every conv/linear, attention included")
     attention: list[Block("attention")] = Field(
@@ -34,3 +41,15 @@ class NetworkSpec(BaseModel):
                     f"allowed: {allowed}"
                 )
         return blocks
+
+
+def attention_stages(spec: NetworkSpec, resolution: int, channels: int, registry: Registry) -> Iterator[tuple[str, nn.Module]]:
+    """The ``(name, block)`` stages of ``spec.attention`` that sit at ``resolution``, in spec order.
+
+    Names are ``attn14``, or ``attn14_0``, ``attn14_1``, … when several share a resolution: what
+    attention pictures, summaries and state-dict keys call them in every family.
+    """
+    blocks = [b for b in spec.attention if b.resolution == resolution]
+    for i, block in enumerate(blocks):
+        name = f"attn{resolution}" if len(blocks) == 1 else f"attn{resolution}_{i}"
+        yield name, registry.create("attention", block, channels=channels)

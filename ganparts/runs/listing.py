@@ -126,7 +126,8 @@ def read_evaluation(run: str | Path) -> dict[str, float]:
     try:
         report = json.loads(RunDir(run).evaluation.read_text(encoding="utf-8"))
         generated = report["generated"]
-        scores = {"eval step": report["step"], **{k: v for k, v in generated.items() if k != "n"}}
+        # Numbers only: a conditional run's per-class list (class_fids) stays in evaluation.json.
+        scores = {"eval step": report["step"], **{k: v for k, v in generated.items() if k != "n" and not isinstance(v, list)}}
         return scores | {"fid floor": report["held_out_floor"]["fid"]}
     except (OSError, ValueError, KeyError, TypeError):  # absent, torn or from another version
         return {}

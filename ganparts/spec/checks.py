@@ -2,12 +2,19 @@
 
 Each check takes a validated :class:`~ganparts.spec.experiment.Experiment` and returns
 ``(field path, message)`` problems; :func:`ganparts.spec.validation.validate_spec` runs them all.
+
+A block brings its own rules by giving its spec model a method
+``check_experiment(self, experiment, path)`` returning such problems (``path`` is where the
+block sits, e.g. ``loss`` or ``penalties.1``): :func:`block_rules` calls it for every block
+of the experiment, so a plugin's rules apply in ``validate``, ``train`` and the app alike.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
+from ganparts.errors import one_line
+from ganparts.spec.blocks import block_specs
 from ganparts.spec.experiment import Experiment
 
 Problems = list[tuple[str, str]]
@@ -62,7 +69,33 @@ def fp16_skipping_twice(spec: Experiment) -> Problems:
     return []
 
 
-CHECKS = (gradient_penalty_given_twice, penalty_listed_twice, unconstrained_critic, fp16_skipping_twice)
+def adaptive_augment_without_augment(spec: Experiment) -> Problems:
+    """ADA scales the listed augmentations' probabilities; with none listed it would do nothing."""
+    if spec.train.ada_target and not spec.augment:
+        return [("train.ada_target", "adapts the strength of the augmentations in `augment`, which lists none; add one (e.g. {kind: translation, p: 1}) or set 0")]
+    return []
+
+
+def block_rules(spec: Experiment) -> Problems:
+    """The problems each block's own ``check_experiment(experiment, path)`` finds.
+
+    A rule that raises is reported as a problem at its block rather than as a traceback:
+    it is a bug in that block, and the spec's other problems still show.
+    """
+    problems: Problems = []
+    for path, block in block_specs(spec):
+        rule = getattr(block, "check_experiment", None)
+        if not callable(rule):
+            continue
+        try:
+            found = list(rule(spec, path) or ())
+        except Exception as err:  # noqa: BLE001 — a plugin's rule must not take validation down
+            found = [(path, f"the {block.kind!r} block's own check_experiment failed: {one_line(err)}")]
+        problems.extend((str(where), str(message)) for where, message in found)
+    return problems
+
+
+CHECKS = (gradient_penalty_given_twice, penalty_listed_twice, unconstrained_critic, fp16_skipping_twice, adaptive_augment_without_augment, block_rules)
 
 
 def check_experiment(spec: Experiment) -> Problems:

@@ -34,6 +34,9 @@ class DataSpec(_Strict):
 
 class ModelSpec(_Strict):
     z_dim: int = Field(128, gt=0, le=65536, description="latent size")
+    num_classes: int = Field(
+        0, ge=0, le=65536, description="classes G draws on request and D judges per class (conditional BatchNorm, projection D); 0: unconditional"
+    )
     generator: Block("generator")
     discriminator: Block("discriminator")
 
@@ -60,6 +63,10 @@ class TrainSpec(_Strict):
     threads: int = Field(
         0, ge=0, le=1024, description="CPU threads for torch (0: $GANPARTS_THREADS, else $OMP_NUM_THREADS, else this process's share of the cores)"
     )
+    # Adaptive augmentation strength (ADA, Karras et al. 2020): multiplies every augment's p.
+    ada_target: float = Field(0, ge=0, lt=1, description="target of E[sign(D(real))], the overfitting heuristic the strength steers by (0: off, strength fixed at 1; ADA uses 0.6)")
+    ada_interval: int = Field(4, gt=0, description="steps between strength adjustments")
+    ada_ramp: int = Field(500, gt=0, description="steps the strength takes to go from 0 to 1 while D stays on one side of the target")
 
 
 class Experiment(_Strict):
@@ -70,6 +77,7 @@ class Experiment(_Strict):
     # A name, not a loss class: the spec layer sits below the blocks and only knows registered names.
     loss: Block("loss") = Field({"kind": "hinge"}, validate_default=True)
     penalties: list[Block("penalty")] = Field(default_factory=list, description="extra D regularisers")
+    augment: list[Block("augment")] = Field(default_factory=list, description="differentiable augmentations of every D input, in order")
     optim: OptimSpec = Field(default_factory=OptimSpec)
     train: TrainSpec = Field(default_factory=TrainSpec)
 

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ganparts.errors import UserError, first_line
+from ganparts.blocks.conditional import call, with_labels
 from ganparts.blocks.losses import build_objective
 from ganparts.data.images import image_shape
 from ganparts.models import build_discriminator, build_generator
@@ -201,12 +202,13 @@ def _activation_bytes_per_sample(
             return t
 
         with torch.device("meta"), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            fake = generator(torch.empty(batch, spec.model.z_dim))
+            labels = torch.zeros(batch, dtype=torch.long) if spec.model.num_classes else None
+            fake = call(generator, torch.empty(batch, spec.model.z_dim), labels)
             real = torch.empty(batch, *shape)
-            discriminator(fake)
-            discriminator(real)
+            call(discriminator, fake, labels)
+            call(discriminator, real, labels)
             for penalty in penalties:
-                penalty(discriminator=discriminator, real=real, fake=fake.detach())
+                penalty(discriminator=with_labels(discriminator, labels), real=real, fake=fake.detach())
         return sum(t.numel() * t.element_size() for t in seen.values())
 
     return (saved_bytes(4) - saved_bytes(2)) // 2

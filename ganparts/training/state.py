@@ -1,7 +1,8 @@
 """A trainer's state as checkpoint tensors and JSON, and back: what makes a resume exact.
 
 Tensors (safetensors): the three networks' state dicts, both optimisers' moments, the fixed
-sample noise and the RNG states (every rank's under DDP). JSON: optimiser hyper-parameters,
+sample noise, the RNG states (every rank's under DDP) and, with augmentation, its adaptive
+strength and statistics. JSON: optimiser hyper-parameters,
 loss-scaler state, data source, world size and, under DDP, each rank's weight fingerprint.
 """
 
@@ -14,6 +15,8 @@ import torch
 
 from ganparts.errors import first_line
 from ganparts.runs import checkpoints as ckpt
+from ganparts.spec import provenance
+from ganparts.spec.files import dump_spec
 from ganparts.training import distributed
 
 if TYPE_CHECKING:
@@ -41,6 +44,8 @@ def state_tensors(trainer: Trainer) -> dict[str, torch.Tensor]:
     for prefix, opt in optimizers(trainer):
         for index, moments in opt.state_dict()["state"].items():
             tensors.update({f"{prefix}.{index}.{k}": v for k, v in moments.items()})
+    if trainer.augment.enabled:  # absent without augmentation, so such checkpoints are as before
+        tensors.update({f"augment.{k}": v for k, v in trainer.augment.state_dict().items()})
     return tensors
 
 
@@ -49,6 +54,7 @@ def checkpoint_state(trainer: Trainer) -> tuple[dict[str, torch.Tensor], dict[st
     tensors = state_tensors(trainer)
     state = {
         "data_source": trainer.data_source,
+        "blocks": provenance.record(trainer.spec, trainer.registry),  # which distributions provided its blocks
         "torch_version": torch.__version__,
         "world_size": trainer.ranks.world_size,
         **{prefix: {"param_groups": opt.state_dict()["param_groups"]} for prefix, opt in optimizers(trainer)},
@@ -61,6 +67,12 @@ def checkpoint_state(trainer: Trainer) -> tuple[dict[str, torch.Tensor], dict[st
     return tensors, state
 
 
+def spec_text(trainer: Trainer) -> str:
+    """``spec.yaml`` of the run and its checkpoints: the spec, under a comment naming the
+    distributions that provided its blocks (:mod:`ganparts.spec.provenance`)."""
+    return provenance.comment(provenance.record(trainer.spec, trainer.registry)) + dump_spec(trainer.spec)
+
+
 def restore(trainer: Trainer, checkpoint: ckpt.Checkpoint) -> None:
     """Put weights, optimisers, loss scalers, fixed noise, RNG and step back from ``checkpoint``."""
     try:
@@ -68,6 +80,8 @@ def restore(trainer: Trainer, checkpoint: ckpt.Checkpoint) -> None:
             module.load_state_dict(checkpoint.group(prefix))
         for prefix, opt in optimizers(trainer):
             opt.load_state_dict(_optimizer_state(checkpoint, prefix))
+        if trainer.augment.enabled:
+            trainer.augment.load_state_dict(checkpoint.group("augment"))
         for name, scaler in (("d", trainer.scaler_d), ("g", trainer.scaler_g)):
             if name in checkpoint.state.get("grad_scalers", {}):
                 scaler.load_state_dict(checkpoint.state["grad_scalers"][name])

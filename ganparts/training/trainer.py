@@ -17,6 +17,7 @@ import torch
 
 from ganparts.analysis.inference import latents
 from ganparts.blocks.attention import attention_blocks
+from ganparts.blocks.conditional import call, class_cycle, with_labels
 from ganparts.blocks.losses import build_objective
 from ganparts.data.images import ImageSet
 from ganparts.data.sources import load_images
@@ -24,9 +25,9 @@ from ganparts.models import build_discriminator, build_generator
 from ganparts.runs import checkpoints as ckpt
 from ganparts.runs.layout import RunDir
 from ganparts.spec.experiment import Experiment
-from ganparts.spec.files import dump_spec
 from ganparts.spec.registry import Registry
 from ganparts.training import acceleration, distributed, state
+from ganparts.training.augmentation import Augmentation
 from ganparts.training.callbacks import Callback
 from ganparts.training.distributed import SINGLE, Ranks
 from ganparts.training.ema import EMA
@@ -75,25 +76,32 @@ class Trainer:
         self.guard = NonFiniteGuard(mode=spec.train.on_nonfinite, run_dir=self.run.path if self.run else None)
 
         data = data or load_images(spec.data.source, registry=registry, root=spec.data.root, download=spec.data.download)
+        self.num_classes = spec.model.num_classes
+        if self.num_classes:  # a model of N classes trains on the digits labelled 0 … N−1
+            data = data.first_classes(self.num_classes)
         torch.manual_seed(spec.seed)
         self.generator = build_generator(spec, registry=registry, image_shape=data.image_shape).to(self.device).train()
         self.discriminator = build_discriminator(spec, registry=registry, image_shape=data.image_shape).to(self.device).train()
         self.ema = EMA(self.generator, decay=spec.train.ema_decay)
         self.loss, self.penalties = build_objective(spec, registry)
+        self.augment = Augmentation(spec, registry=registry, ranks=ranks).to(self.device)  # identity when spec.augment is empty
         betas = tuple(spec.optim.betas)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=spec.optim.g_lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=spec.optim.d_lr, betas=betas)
         # Fixed noise comes from its own generator, so every spec with the same seed shows the same z.
         self.fixed_noise = latents(spec.model.z_dim, spec.train.grid_size, seed=spec.seed).to(self.device)
+        # Its classes cycle 0, 1, …, so every grid shows every class (fixed by the spec: not checkpointed).
+        self.fixed_labels = class_cycle(spec.train.grid_size, self.num_classes, device=self.device) if self.num_classes else None
         self._attention = {
             **{f"G.{k}": m for k, m in attention_blocks(self.generator).items()},
             **{f"D.{k}": m for k, m in attention_blocks(self.discriminator).items()},
         }
 
         self.data_source = data.source
-        self.images, _ = data.to_float(self.device)
-        if ranks.enabled:  # each rank its own shard, and its own noise and batches
+        self.images, self.labels = data.to_float(self.device)
+        if ranks.enabled:  # each rank its own shard (labels alongside), and its own noise and batches
             self.images = self.images[ranks.rank :: ranks.world_size]
+            self.labels = self.labels[ranks.rank :: ranks.world_size]
             torch.manual_seed(distributed.rank_seed(spec.seed, ranks))
         # How train_step calls the networks: "synced" calls average gradients over ranks (DDP),
         # "local" ones need no averaging (G under no_grad, D with frozen weights). Both are
@@ -108,46 +116,74 @@ class Trainer:
 
     # --- the contract ------------------------------------------------------------------
 
-    def sample_real(self) -> torch.Tensor:
-        """``d_steps`` batches of real images, drawn with replacement, in one tensor."""
+    def sample_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``d_steps`` batches of real images, drawn with replacement, in one tensor, and for a
+        class-conditional model their labels (one index draw for both; None otherwise)."""
         n = self.batch_size * self.spec.optim.d_steps
-        return self.images[torch.randint(self.images.shape[0], (n,), device=self.device)]
+        index = torch.randint(self.images.shape[0], (n,), device=self.device)
+        return self.images[index], (self.labels[index] if self.num_classes else None)
+
+    def sample_real(self) -> torch.Tensor:
+        """The images of :meth:`sample_batch`: all an unconditional ``train_step`` takes."""
+        return self.sample_batch()[0]
 
     def noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.spec.model.z_dim, device=self.device)
 
-    def train_step(self, real: torch.Tensor) -> dict[str, torch.Tensor]:
+    def fake_labels(self, n: int) -> torch.Tensor | None:
+        """Classes for ``n`` fakes, uniform over ``model.num_classes`` (None when unconditional)."""
+        return torch.randint(self.num_classes, (n,), device=self.device) if self.num_classes else None
+
+    def train_step(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """``d_steps`` discriminator updates (one chunk of ``real`` each), then one generator update.
 
+        ``labels``: the classes of ``real``, given exactly when the model is class-conditional
+        (``trainer.train_step(*trainer.sample_batch())`` fits both); fakes get uniform classes.
         Returns detached scalar tensors (no host sync): ``d_loss``, ``g_loss``, ``d_real``, ``d_fake``.
         """
+        if (labels is not None) != bool(self.num_classes):
+            raise ValueError(f"train_step takes labels exactly when model.num_classes > 0 (here {self.num_classes})")
         loss = self.loss
         chunks = real.chunk(self.spec.optim.d_steps)
+        label_chunks = labels.chunk(self.spec.optim.d_steps) if labels is not None else (None,) * len(chunks)
         self.discriminator.requires_grad_(True)
-        for chunk in chunks:
+        for chunk, chunk_labels in zip(chunks, label_chunks):
+            fake_labels = self.fake_labels(chunk.shape[0])
             with torch.no_grad(), self._autocast():
-                fake = self.local_g(self.noise(chunk.shape[0]))
+                fake = self.augment(call(self.local_g, self.noise(chunk.shape[0]), fake_labels))
+            chunk = self.augment(chunk)  # D sees reals and fakes through the same augmentations (DiffAugment)
             with self._autocast():
-                real_logits, fake_logits = self.synced_d(chunk), self.synced_d(fake)
+                real_logits, fake_logits = call(self.synced_d, chunk, chunk_labels), call(self.synced_d, fake, fake_labels)
+            self.augment.observe(real_logits)
             d_loss = loss.d_loss(real_logits.float(), fake_logits.float())
             for penalty in self.penalties:  # eager and float32: double backward does not go through torch.compile
-                d_loss = d_loss + penalty(discriminator=self.discriminator, real=chunk, fake=fake.float())
+                # A conditional D is scored on the real images' classes (an interpolate takes its real end's).
+                d_loss = d_loss + penalty(discriminator=with_labels(self.discriminator, chunk_labels), real=chunk, fake=fake.float())
             self._update(self.opt_d, self.scaler_d, d_loss)
 
         self.discriminator.requires_grad_(False)  # the G step needs gradients through D, not for D's weights
-        last_real = chunks[-1]  # losses that compare with real logits (relativistic ones) read the last D batch
+        # Losses that compare with real logits (relativistic ones) read the last D batch.
+        last_real, last_labels = chunks[-1], label_chunks[-1]
+        fake_labels = self.fake_labels(last_real.shape[0])
         with self._autocast():
-            fake_logits = self.local_d(self.synced_g(self.noise(last_real.shape[0])))
-            real_for_g = self.local_d(last_real).float() if loss.g_needs_real_logits else None
+            # Augmented here too, differentiably, so that G is scored by the D that was trained.
+            fake = self.augment(call(self.synced_g, self.noise(last_real.shape[0]), fake_labels))
+            fake_logits = call(self.local_d, fake, fake_labels)
+            real_for_g = call(self.local_d, self.augment(last_real), last_labels).float() if loss.g_needs_real_logits else None
         g_loss = loss.g_loss(fake_logits.float(), real_for_g)
         self._update(self.opt_g, self.scaler_g, g_loss)
         self.ema.update(self.step + 1)
+        self.augment.adjust(self.step + 1)
         return {
             "d_loss": d_loss.detach(),
             "g_loss": g_loss.detach(),
             "d_real": real_logits.detach().float().mean(),
             "d_fake": fake_logits.detach().float().mean(),
-        } | self.guard.step_logs(self.device)
+        } | self.guard.step_logs(self.device) | self._augment_logs()
+
+    def _augment_logs(self) -> dict[str, torch.Tensor]:
+        """``augment_p``: the strength every augmentation's p is multiplied by (1 unless adaptive)."""
+        return {"augment_p": self.augment.strength.clone()} if self.augment.enabled else {}
 
     def _update(self, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, loss: torch.Tensor) -> None:
         """One optimiser step on ``loss`` (scaled for fp16; the scaler passes through otherwise),
@@ -166,12 +202,12 @@ class Trainer:
         train = self.spec.train
         if self.run and self.ranks.is_main:
             self.run.create()
-            self.run.write_spec(dump_spec(self.spec))
+            self.run.write_spec(state.spec_text(self))
         for cb in self.callbacks:
             cb.on_train_start(self)
         last_time = time.perf_counter()
         while self.step < train.steps and not self._stop_agreed():
-            logs = self.train_step(self.sample_real()) | self.gammas()
+            logs = self.train_step(*self.sample_batch()) | self.gammas()
             self.step += 1
             now = time.perf_counter()
             self._pending.append((self.step, logs, now - last_time))
@@ -236,7 +272,7 @@ class Trainer:
         tensors, json_state = state.checkpoint_state(self)
         if not self.ranks.is_main:
             return None
-        path = ckpt.save_checkpoint(self.run.path, self.step, tensors, json_state, dump_spec(self.spec))
+        path = ckpt.save_checkpoint(self.run.path, self.step, tensors, json_state, state.spec_text(self))
         ckpt.prune_checkpoints(self.run.path, self.spec.train.keep_checkpoints)
         return path
 

@@ -41,3 +41,15 @@ def test_maps_are_kept_per_probe(tiny_spec):
     gan = untrained(tiny_spec())
     first, second = probe_attention(gan, "G", seed=1), probe_attention(gan, "G", seed=2)
     assert not torch.equal(first.query("attn14", (5, 5)), second.query("attn14", (5, 5)))
+
+
+def test_a_conditional_probe_draws_and_judges_the_class_given(tiny_spec):
+    gan = untrained(tiny_spec("sagan_cond_mnist.yaml"))
+    with torch.no_grad():
+        for name, p in gan.generator.named_parameters():
+            if ".bias.weight" in name:  # make the classes differ, as training does
+                p.normal_()
+    probe = probe_attention(gan, "G", seed=5, label=3)
+    assert torch.allclose(probe.image, generate(gan.generator, 1, seed=5, labels=3)[0, 0].add(1).div(2))
+    assert not torch.allclose(probe.image, probe_attention(gan, "G", seed=5, label=4).image)
+    assert list(probe_attention(gan, "D", seed=5, label=3).layers) == ["attn14"]

@@ -34,6 +34,12 @@ def trained_baseline(tmp_path_factory):
     return train_tiny(tmp_path_factory.mktemp("trained"), "dcgan_mnist.yaml", "tiny-dcgan")
 
 
+@pytest.fixture(scope="session")
+def trained_conditional(tmp_path_factory):
+    """A class-conditional SAGAN (sagan_cond_mnist.yaml: ten digits) trained for 6 tiny steps."""
+    return train_tiny(tmp_path_factory.mktemp("trained"), "sagan_cond_mnist.yaml", "tiny-cond")
+
+
 @pytest.fixture
 def runs(tmp_path, monkeypatch):
     """An empty runs folder the app reads (``$GANPARTS_RUNS``); training left running is stopped."""

@@ -29,3 +29,16 @@ def test_a_run_without_attention_says_so(app, runs, trained_baseline):
     shutil.copytree(trained_baseline, runs / trained_baseline.name)
     at = app("attention")
     assert "has no attention layers" in at.warning[0].value
+
+
+def test_a_conditional_run_draws_the_chosen_digit(app, runs, trained_conditional):
+    shutil.copytree(trained_conditional, runs / trained_conditional.name)
+    at = app("attention")
+    assert at.selectbox(key="attn.class").value == 0
+    at.selectbox(key="attn.class").set_value(4).run()
+    assert not at.exception
+    assert "attn14: where pixel (14, 9) attends · step 6" in [c.value for c in at.caption]
+    at.radio(key="attn.network").set_value("D").run()  # a real digit, judged as its own class
+    at.number_input(key="attn.digit").set_value(123).run()
+    assert not at.exception
+    assert any(c.value.startswith("D judges it as a ") for c in at.caption)

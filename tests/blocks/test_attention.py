@@ -259,3 +259,12 @@ def test_two_threads_recording_the_same_block_each_keep_their_own_map():
         assert list(maps) == [""]
         torch.testing.assert_close(maps[""].map, expected, rtol=0, atol=0)
     assert not torch.allclose(alone[0], alone[1])  # the inputs' maps do differ
+
+
+@pytest.mark.parametrize("spec", [{"kind": "sagan", "heads": 2}, {"kind": "sagan_pooled", "heads": 2, "key_ratio": 4}])
+def test_other_settings_keep_the_attention_contract(spec, registry):
+    """ganparts.testing's checker, as plugin authors run it (the catalogue runs it on every block's defaults)."""
+    from ganparts.testing import check_attention_block
+
+    results = check_attention_block(spec, registry=registry)
+    assert {r.check for r in results if r.status == "pass"} >= {"identity at gamma 0", "map rows sum to 1", "state dict round trip"}

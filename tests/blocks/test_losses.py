@@ -55,3 +55,12 @@ def test_wgan_gp_loss_carries_its_penalty(registry):
     assert len(loss.penalties) == 1 and loss.penalties[0].weight == 5.0
     assert registry.create("loss", {"kind": "wgan-gp", "gp_weight": 0}).penalties == ()
     assert registry.create("loss", {"kind": "hinge"}).penalties == ()
+
+
+@pytest.mark.parametrize("kind, spec", [("loss", {"kind": "wgan-gp", "gp_weight": 0}), ("penalty", {"kind": "gp", "target": 0.5})])
+def test_other_settings_keep_the_contract(kind, spec, registry):
+    """ganparts.testing's checkers (the catalogue runs them on every loss and penalty's defaults)."""
+    from ganparts.testing import check_block
+
+    results = check_block(kind, spec, registry=registry)
+    assert not [r for r in results if r.failed]

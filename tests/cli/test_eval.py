@@ -57,3 +57,18 @@ def test_bad_options_exit_2(trained_run, args, message, capsys):
 def test_a_directory_without_checkpoints_is_reported(tmp_path, capsys):
     assert main(["eval", str(tmp_path)]) == 2
     assert "no checkpoint yet" in capsys.readouterr().err
+
+
+def test_a_conditional_run_reports_class_accuracy_and_per_class_fid(tmp_path, mnist_cnn_5k, capsys):
+    run = tmp_path / "cond"
+    assert main(["train", str(SPECS / "sagan_cond_mnist.yaml"), "--out", str(run), "--no-progress", *sets(**{"train.steps": "2"})]) == 0
+    assert main(["eval", str(run), "--n", "100", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    for label in ("class accuracy", "class FID", "FID of class 0", "FID of class 9"):
+        assert label in out
+    report = json.loads((run / "evaluation.json").read_text())
+    assert report["num_classes"] == 10
+    for column in ("generated", "held_out_floor"):
+        assert 0 <= report[column]["class_accuracy"] <= 1 and len(report[column]["class_fids"]) == 10
+    assert report["held_out_floor"]["class_accuracy"] > 0.96  # real digits: the feature network's accuracy
+    assert report["generated"]["class_accuracy"] < 0.5  # 2 steps: not yet the digit asked for

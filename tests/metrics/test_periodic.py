@@ -22,15 +22,20 @@ def evaluated_run(spec, data, path, *, every=4, restore=False):
     return trainer, evaluations
 
 
-def test_logs_every_metric_with_step_and_training_time(tiny_spec, mnist5k, mnist_cnn_5k, tmp_path):
+def test_logs_every_metric_with_step_and_training_time(tiny_spec, mnist5k, mnist_cnn_5k, tmp_path, caplog):
     spec = tiny_spec(**{"train.steps": "12", "train.log_every": "2"})
-    _, evaluations = evaluated_run(spec, mnist5k, tmp_path)
+    with caplog.at_level("WARNING", logger="ganparts"):
+        _, evaluations = evaluated_run(spec, mnist5k, tmp_path)
     rows = RunDir(tmp_path).read_evaluations()
     assert rows == evaluations.rows
     assert [r["step"] for r in rows] == [4, 8, 12]
     assert all(math.isfinite(r[k]) for r in rows for k in METRICS)
     times = [r["train_s"] for r in rows]
     assert times == sorted(times) and times[0] > 0 and all(r["eval_s"] > 0 for r in rows)
+    # A 12-step generator draws blobs: a warning names each evaluation that looks collapsed, and only those.
+    warned = [r.getMessage() for r in caplog.records if "looks collapsed" in r.getMessage()]
+    assert warned == [m for r in rows if r["is_mean"] < 3 for m in warned if m.startswith(f"step {r['step']}:")]
+    assert len(warned) == sum(r["is_mean"] < 3 for r in rows)
 
 
 def test_the_last_step_is_evaluated_even_off_schedule(tiny_spec, mnist5k, mnist_cnn_5k, tmp_path):

@@ -137,8 +137,25 @@ def test_the_report_is_written_whether_or_not_the_runs_share_a_step(tmp_path, ca
             assert entry["equal_steps"]["fid"]["values"] == [made_up(variant, seed, equal_step)["fid"] for seed in (0, 1)]
         assert f"### Equal steps: step {equal_step} " in report
         assert [row.split(" | ")[2] for row in welch_rows] == ["equal time", "equal steps"]
+    assert "Collapsed runs (IS < 3, or FID > 5× the median of their model's seeds): none." in report
     assert report in out  # the CLI prints the report it wrote
     assert (tmp_path / "fid_curves.png").stat().st_size > 0 and (tmp_path / "samples.png").stat().st_size > 0
+
+
+def test_the_report_marks_collapsed_runs(tmp_path, capsys):
+    runs = plan(SPEC_FILES, 3, tmp_path)
+    for run in runs:
+        finish(run, [250, 500])
+    collapsed = runs[-1]  # sagan_mnist seed 2: one digit only
+    result = collapsed.result()
+    result["evaluations"][-1] |= {"fid": 1200.0, "is_mean": 1.05}
+    collapsed.result_path.write_text(json.dumps(result))
+    assert main(["compare", *map(str, SPEC_FILES), "--seeds", "3", "--budget-minutes", "1", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["variants"]["sagan_mnist"]["collapsed_seeds"] == [2] and summary["variants"]["dcgan_mnist"]["collapsed_seeds"] == []
+    report = (tmp_path / "report.md").read_text()
+    assert "| sagan_mnist | " in report and " | 1 of 3 |" in report and " | 0 of 3 |" in report
+    assert "Collapsed runs (IS < 3, or FID > 5× the median of their model's seeds): sagan_mnist seed 2." in report
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,8 @@
 import pytest
 import torch
 
+from ganparts.blocks.norm import ConditionalBatchNorm2d
+from ganparts.blocks.projection import ProjectionHead
 from ganparts.models import build_discriminator, build_generator
 from ganparts.plugins import default_registry
 from tests.conftest import MNIST_SHAPE
@@ -53,3 +55,45 @@ def test_width_too_small_for_heads_is_refused_by_the_builder(tiny_spec):
 def test_dcgan_refuses_images_it_cannot_make(tiny_spec):
     with pytest.raises(ValueError, match="makes 28×28 images, not 32×32"):
         build_generator(tiny_spec(), registry=default_registry(), image_shape=(3, 32, 32))
+
+
+def test_conditional_networks_take_labels_and_the_class_matters(tiny_spec):
+    spec = tiny_spec("sagan_cond_mnist.yaml")
+    registry = default_registry()
+    torch.manual_seed(0)
+    G = build_generator(spec, registry=registry, image_shape=MNIST_SHAPE)
+    D = build_discriminator(spec, registry=registry, image_shape=MNIST_SHAPE)
+    assert G.num_classes == D.num_classes == 10
+    norms = [m for m in G.modules() if isinstance(m, ConditionalBatchNorm2d)]
+    assert len(norms) == 3 and all(n.gain.num_embeddings == 10 for n in norms)  # every G norm is conditional
+    assert isinstance(D.head, ProjectionHead) and hasattr(D.head.embed, "parametrizations")
+    z, sevens, threes = torch.randn(4, spec.model.z_dim), torch.full((4,), 7), torch.full((4,), 3)
+    with torch.no_grad():  # class embeddings start equal: make them differ, as training does
+        for norm in norms:
+            norm.bias.weight.normal_()
+    G.eval()
+    assert G(z, sevens).shape == (4, 1, 28, 28)
+    assert not torch.allclose(G(z, sevens), G(z, threes))
+    images = torch.randn(4, 1, 28, 28)
+    assert D(images, sevens).shape == (4,) and not torch.allclose(D(images, sevens), D(images, threes))
+    with pytest.raises(ValueError, match="needs labels"):
+        G(z)
+    with pytest.raises(ValueError, match="needs labels"):
+        D(images)
+
+
+def test_unconditional_networks_refuse_labels_and_keep_their_layout(tiny_spec):
+    spec = tiny_spec()
+    G = build_generator(spec, registry=default_registry(), image_shape=MNIST_SHAPE)
+    D = build_discriminator(spec, registry=default_registry(), image_shape=MNIST_SHAPE)
+    assert G.num_classes == D.num_classes == 0
+    assert not any(isinstance(m, ConditionalBatchNorm2d) for m in G.modules())
+    assert "head.1.parametrizations.weight.original" in D.state_dict()  # checkpoints of earlier runs still load
+    with pytest.raises(ValueError, match="unconditional"):
+        G(torch.randn(2, spec.model.z_dim), torch.tensor([1, 2]))
+
+
+def test_a_conditional_generator_needs_a_norm_the_class_can_enter_through(tiny_spec):
+    spec = tiny_spec("sagan_cond_mnist.yaml", **{"model.generator.norm": "group"})
+    with pytest.raises(ValueError, match="norm 'group' has no class-conditional form"):
+        build_generator(spec, registry=default_registry(), image_shape=MNIST_SHAPE)

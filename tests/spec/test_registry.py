@@ -28,7 +28,7 @@ def test_register_create_list():
 
 
 def test_every_documented_kind_exists():
-    assert set(KINDS) == {"attention", "norm", "loss", "penalty", "generator", "discriminator", "dataset", "feature"}
+    assert set(KINDS) == {"attention", "norm", "loss", "penalty", "augment", "generator", "discriminator", "dataset", "feature"}
 
 
 def test_duplicate_name_raises_unless_override():
@@ -126,3 +126,37 @@ def test_network_specs_need_what_ganparts_reads_from_them():
         with pytest.raises(RegistryError, match="lacks spectral_norm, attention, which every .* spec needs; subclass ganparts.models.base.NetworkSpec"):
             Registry().register(kind, spec=bare, builder=build_foo)
     Registry().register("loss", spec=bare, builder=build_foo)  # other kinds ask nothing more
+
+
+def test_a_builder_crash_names_the_block_and_its_plugin():
+    from ganparts.spec.registry import BlockBuildError
+
+    reg = Registry()
+    with reg.plugin("p", distribution="ganparts-p", version="1.2") as staged:
+        staged.register("norm", spec=FooSpec, builder=lambda s, *, channels: {}["missing"])
+    with pytest.raises(BlockBuildError) as raised:
+        reg.create("norm", {"kind": "foo"}, channels=2)
+    assert str(raised.value) == "norm 'foo' from plugin p (ganparts-p 1.2) failed to build: KeyError: 'missing'"
+    assert isinstance(raised.value.__cause__, KeyError) and raised.value.entry.distribution == "ganparts-p"
+
+
+def test_a_builder_s_value_error_stays_a_spec_problem_and_knows_its_block():
+    from ganparts.errors import UserError
+
+    reg = Registry()
+
+    def refuse(spec, *, channels):
+        raise ValueError("too narrow")
+
+    entry = reg.register("norm", spec=FooSpec, builder=refuse)
+    with pytest.raises(ValueError, match="too narrow") as raised:
+        reg.create("norm", {"kind": "foo"}, channels=2)
+    assert raised.value.ganparts_block[0] is entry and raised.value.ganparts_block[1].kind == "foo"
+
+    def missing_data(spec, *, channels):
+        raise UserError("data not found")
+
+    reg.register("loss", spec=FooSpec, builder=missing_data)
+    with pytest.raises(UserError) as raised:
+        reg.create("loss", {"kind": "foo"}, channels=2)
+    assert str(raised.value) == "data not found"  # already worded for the user: not wrapped

@@ -90,6 +90,17 @@ def test_resume_on_a_different_number_of_ranks(two_rank_run, tmp_path):
     assert [r["step"] for r in RunDir(single).read_metrics()] == list(range(1, 7))
 
 
+def test_two_ranks_train_a_class_conditional_model(tmp_path):
+    """Each rank draws labels with its own shard's images; the ranks still hold the same weights."""
+    run = tmp_path / "cond"
+    result = torchrun(*train_args(run, "model.num_classes=10", "train.steps=2"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    checkpoint = load_checkpoint(run / "checkpoints" / "step_00000002")
+    prints = checkpoint.state["rank_fingerprints"]
+    assert len(prints) == 2 and prints[0] == prints[1]
+    assert "discriminator.head.embed.parametrizations.weight.original" in checkpoint.tensors
+
+
 def test_global_batch_must_split_over_ranks():
     with pytest.raises(SpecError, match="data.batch_size: 9 does not split evenly over 2 ranks"):
         distributed.local_batch_size(9, Ranks(rank=0, world_size=2))

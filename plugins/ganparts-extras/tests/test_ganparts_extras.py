@@ -150,7 +150,7 @@ def test_cli_builds_trains_and_pictures_the_example_spec(tmp_path):
     assert built.returncode == 0, built.stderr
     for origin in ("attention:efficient (extras)", "attention:se (extras)"):
         assert origin in built.stdout
-    assert "loss: rahinge; extra penalties: r1" in built.stdout
+    assert "loss: rahinge from plugin extras (ganparts-extras " in built.stdout and "; penalties: r1 ×0.5;" in built.stdout
 
     run = tmp_path / "run"
     trained = ganparts_cli("train", EXAMPLE_SPEC, "--out", run, "--no-progress", *sets)
@@ -175,3 +175,12 @@ def test_readme_documents_every_block_and_field():
     assert {e.name for e in entries} == {name for names in BLOCKS.values() for name in names}
     missing = [f"{e.name}.{f}" for e in entries for f in [e.name, *e.spec.model_fields] if f != "kind" and f not in documented]
     assert not missing, f"README.md lacks: {missing}"
+
+
+def test_every_block_keeps_the_contract_of_its_kind():
+    """What `ganparts plugins --check extras` runs (without its short trainings, which the CLI test above covers)."""
+    from ganparts.testing import check_plugin
+
+    results = check_plugin("extras", train=False)
+    assert {r.block for r in results} == {"attention:efficient", "attention:se", "loss:rahinge", "penalty:r1"}
+    assert not [r for r in results if r.failed], [r for r in results if r.failed]
