@@ -70,7 +70,10 @@ class Checks:
         except Note as note:
             self.results.append(CheckResult(self.block, check, "pass", str(note)))
         except AssertionError as err:
-            self.results.append(CheckResult(self.block, check, "fail", str(err) or "assertion failed"))
+            # pytest rewrites the asserts of installed plugins (ganparts is one, through its pytest11
+            # entry point) and appends "\nassert <explanation>" to the message: the reason is before it.
+            reason = str(err).split("\nassert ", 1)[0]
+            self.results.append(CheckResult(self.block, check, "fail", reason or "assertion failed"))
         except Exception as err:  # noqa: BLE001 — whatever a block raises is that check's failure
             self.results.append(CheckResult(self.block, check, "fail", one_line(err)))
         else:

@@ -80,7 +80,7 @@ def test_ada_in_training_moves_the_logged_p_the_right_way(sign, tiny_spec, mnist
 
 
 def test_every_d_input_is_augmented_and_g_learns_through_it(tiny_spec, mnist5k):
-    trainer = Trainer(augmented(tiny_spec, **{"augment": "[{kind: cutout, p: 1, size: 6}]", "loss": "rahinge"}), data=mnist5k, registry=default_registry())
+    trainer = Trainer(augmented(tiny_spec, **{"augment": "[{kind: cutout, p: 1, size: 6, fill: 0}]", "loss": "rahinge"}), data=mnist5k, registry=default_registry())
     seen = []
     trainer.discriminator.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach().clone()))
     trainer.train_step(trainer.sample_real())
