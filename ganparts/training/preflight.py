@@ -42,9 +42,10 @@ def preflight(spec: Experiment, *, registry: Registry, device: torch.device, bat
     """
     shape = image_shape(spec.data.source, registry)
     _check_classes(spec, registry)
+    networks = []  # built once, on meta: the memory estimate below reads the same ones
     for kind, build in (("generator", build_generator), ("discriminator", build_discriminator)):
         with building(spec, f"model.{kind}"), torch.device("meta"):
-            build(spec, registry=registry, image_shape=shape)
+            networks.append(build(spec, registry=registry, image_shape=shape))
     with building(spec, "loss"):
         _, penalties = build_objective(spec, registry)
     differentiating = [p for p in penalties if getattr(p, "input_gradients", True)]
@@ -57,7 +58,7 @@ def preflight(spec: Experiment, *, registry: Registry, device: torch.device, bat
         )])
     if spec.train.compile and device.type == "cpu" and not any(shutil.which(cxx) for cxx in ("g++", "c++", "clang++")):
         raise SpecError([("train.compile", "torch.compile on CPU needs a C++ compiler (g++ or clang++) on PATH; none found")])
-    return require_memory(spec, device, registry=registry, batch_size=batch_size)
+    return require_memory(spec, device, registry=registry, batch_size=batch_size, networks=tuple(networks))
 
 
 @contextlib.contextmanager

@@ -68,19 +68,25 @@ class ResourceEstimate:
         )
 
 
-def estimate_resources(spec: Experiment, *, registry: Registry, batch_size: int | None = None) -> ResourceEstimate:
+def estimate_resources(
+    spec: Experiment, *, registry: Registry, batch_size: int | None = None, networks: tuple[nn.Module, nn.Module] | None = None
+) -> ResourceEstimate:
     """Memory and checkpoint size of training ``spec``, without allocating any of it.
 
     ``batch_size``: the images one process trains on per step (default ``data.batch_size``;
     less under data-parallel training, where each rank takes its share).
+    ``networks``: ``spec``'s generator and discriminator already built on the ``meta`` device
+    (preflight has them); built here otherwise. Building is most of the cost: spectral norm's
+    15 initial power iterations run through the meta device's slow Python path.
 
     The networks must build (:func:`ganparts.training.preflight.preflight` checks that first).
     """
     batch_size = batch_size or spec.data.batch_size
     shape = image_shape(spec.data.source, registry)
-    with torch.device("meta"):
-        generator = build_generator(spec, registry=registry, image_shape=shape)
-        discriminator = build_discriminator(spec, registry=registry, image_shape=shape)
+    if networks is None:
+        with torch.device("meta"):
+            networks = build_generator(spec, registry=registry, image_shape=shape), build_discriminator(spec, registry=registry, image_shape=shape)
+    generator, discriminator = networks
     g_params, d_params = _count(generator.parameters()), _count(discriminator.parameters())
     g_state, d_state = _count(generator.state_dict().values()), _count(discriminator.state_dict().values())
     try:
@@ -100,9 +106,11 @@ def estimate_resources(spec: Experiment, *, registry: Registry, batch_size: int 
     )
 
 
-def require_memory(spec: Experiment, device: torch.device, *, registry: Registry, batch_size: int | None = None) -> ResourceEstimate:
+def require_memory(
+    spec: Experiment, device: torch.device, *, registry: Registry, batch_size: int | None = None, networks: tuple[nn.Module, nn.Module] | None = None
+) -> ResourceEstimate:
     """The estimate for ``spec`` (see :func:`estimate_resources`); :class:`ResourceError` when it exceeds what ``device`` has free."""
-    estimate = estimate_resources(spec, registry=registry, batch_size=batch_size)
+    estimate = estimate_resources(spec, registry=registry, batch_size=batch_size, networks=networks)
     free = available_memory(device)
     if free is not None and estimate.total_bytes > free:
         raise ResourceError(
