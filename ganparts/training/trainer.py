@@ -28,6 +28,7 @@ from ganparts.spec.experiment import Experiment
 from ganparts.spec.registry import Registry
 from ganparts.training import acceleration, distributed, state
 from ganparts.training.augmentation import Augmentation
+from ganparts.training.brightness import match_data_brightness
 from ganparts.training.callbacks import Callback
 from ganparts.training.distributed import SINGLE, Ranks
 from ganparts.training.ema import EMA
@@ -81,6 +82,9 @@ class Trainer:
             data = data.first_classes(self.num_classes)
         torch.manual_seed(spec.seed)
         self.generator = build_generator(spec, registry=registry, image_shape=data.image_shape).to(self.device).train()
+        if spec.train.match_data_brightness:
+            mean = float(data.to_float(self.device)[0].mean())
+            match_data_brightness(self.generator, mean, z_dim=spec.model.z_dim, seed=spec.seed, num_classes=self.num_classes)
         self.discriminator = build_discriminator(spec, registry=registry, image_shape=data.image_shape).to(self.device).train()
         self.ema = EMA(self.generator, decay=spec.train.ema_decay)
         self.loss, self.penalties = build_objective(spec, registry)
