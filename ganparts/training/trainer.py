@@ -80,10 +80,11 @@ class Trainer:
         self.num_classes = spec.model.num_classes
         if self.num_classes:  # a model of N classes trains on the digits labelled 0 … N−1
             data = data.first_classes(self.num_classes)
+        images, labels = data.to_float(self.device)
         torch.manual_seed(spec.seed)
         self.generator = build_generator(spec, registry=registry, image_shape=data.image_shape).to(self.device).train()
         if spec.train.match_data_brightness:
-            mean = float(data.to_float(self.device)[0].mean())
+            mean = float(images.mean())
             match_data_brightness(self.generator, mean, z_dim=spec.model.z_dim, seed=spec.seed, num_classes=self.num_classes)
         self.discriminator = build_discriminator(spec, registry=registry, image_shape=data.image_shape).to(self.device).train()
         self.ema = EMA(self.generator, decay=spec.train.ema_decay)
@@ -102,7 +103,7 @@ class Trainer:
         }
 
         self.data_source = data.source
-        self.images, self.labels = data.to_float(self.device)
+        self.images, self.labels = images, labels
         if ranks.enabled:  # each rank its own shard (labels alongside), and its own noise and batches
             self.images = self.images[ranks.rank :: ranks.world_size]
             self.labels = self.labels[ranks.rank :: ranks.world_size]
