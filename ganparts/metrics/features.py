@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from pydantic import BaseModel, ConfigDict
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
 from ganparts.errors import first_line
@@ -31,7 +31,7 @@ from ganparts.data.images import ImageSet, image_shape
 from ganparts.data.sources import load_images
 from ganparts.spec.registry import Registry
 from ganparts.hookspecs import hookimpl
-from ganparts.runs.atomic import atomic_path
+from ganparts.runs.atomic import atomic_write
 
 log = logging.getLogger("ganparts")
 
@@ -168,8 +168,7 @@ def cache_path(source: str) -> Path:
 def save_weights(model: nn.Module, path: Path, metadata: dict[str, str]) -> None:
     """Write ``model``'s weights whole or not at all: other processes may load the cache meanwhile."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, str(tmp), metadata=metadata)
+    atomic_write(path, save({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, metadata=metadata))
 
 
 def load_cached(path: Path, device: torch.device | str, *, image_shape: tuple[int, int, int]) -> MnistCNN | None:

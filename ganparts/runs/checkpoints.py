@@ -26,10 +26,10 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from ganparts.errors import UserError, first_line
-from ganparts.runs.atomic import atomic_path, atomic_write, fsync_dir
+from ganparts.runs.atomic import atomic_write, fsync_dir
 
 FORMAT_VERSION = 1
 TENSORS, STATE, SPEC = "tensors.safetensors", "state.json", "spec.yaml"
@@ -78,8 +78,9 @@ def save_checkpoint(run_dir: Path, step: int, tensors: dict[str, torch.Tensor], 
             shutil.rmtree(tmp)
         tmp.mkdir()
         tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-        with atomic_path(tmp / TENSORS) as part:
-            save_file(tensors, str(part), metadata={"format_version": str(FORMAT_VERSION)})
+        # Serialised in memory and written by Python: safetensors' own writer reports a full
+        # disk as SafetensorError, with no errno to tell it from a corrupt tensor.
+        atomic_write(tmp / TENSORS, save(tensors, metadata={"format_version": str(FORMAT_VERSION)}))
         atomic_write(tmp / SPEC, spec_text)
         digests = {TENSORS: _sha256(tmp / TENSORS), SPEC: _sha256(tmp / SPEC)}
         atomic_write(tmp / STATE, json.dumps({"format_version": FORMAT_VERSION, "step": step, "sha256": digests, **state}, indent=1))

@@ -3,6 +3,7 @@ import json
 import pytest
 import torch
 
+from ganparts.runs.atomic import atomic_write
 from ganparts.runs.checkpoints import (
     CheckpointError,
     latest_checkpoint,
@@ -150,12 +151,15 @@ def test_a_deletion_cut_off_half_way_is_never_listed(tmp_path):
 
 
 def partial_write_then(error):
-    def fake_save_file(tensors, filename, metadata=None):
-        with open(filename, "wb") as f:
-            f.write(b"\x00" * 100)  # half a file, as a full disk leaves it
+    """An atomic_write whose write of the tensors stops half-way with ``error``."""
+    def fake_atomic_write(path, data):
+        if path.name != "tensors.safetensors":
+            return atomic_write(path, data)
+        with open(path.with_name(".tensors.tmp"), "wb") as f:
+            f.write(data[: len(data) // 2])  # half a file, as a full disk leaves it
         raise error
 
-    return fake_save_file
+    return fake_atomic_write
 
 
 def test_a_full_disk_mid_write_leaves_the_old_checkpoints_intact(tmp_path, monkeypatch):
@@ -164,7 +168,7 @@ def test_a_full_disk_mid_write_leaves_the_old_checkpoints_intact(tmp_path, monke
     import ganparts.runs.checkpoints
 
     save(tmp_path, 1, 7.0)
-    monkeypatch.setattr(ganparts.runs.checkpoints, "save_file", partial_write_then(OSError(errno.ENOSPC, "No space left on device")))
+    monkeypatch.setattr(ganparts.runs.checkpoints, "atomic_write", partial_write_then(OSError(errno.ENOSPC, "No space left on device")))
     with pytest.raises(CheckpointError) as raised:
         save(tmp_path, 2)
     assert "could not write the checkpoint of step 2" in str(raised.value) and "No space left on device (the disk is full)" in str(raised.value)
@@ -176,7 +180,7 @@ def test_a_full_disk_mid_write_leaves_the_old_checkpoints_intact(tmp_path, monke
 def test_a_second_ctrl_c_mid_write_leaves_nothing_partial(tmp_path, monkeypatch):
     import ganparts.runs.checkpoints
 
-    monkeypatch.setattr(ganparts.runs.checkpoints, "save_file", partial_write_then(KeyboardInterrupt()))
+    monkeypatch.setattr(ganparts.runs.checkpoints, "atomic_write", partial_write_then(KeyboardInterrupt()))
     with pytest.raises(KeyboardInterrupt):
         save(tmp_path, 1)
     assert list((tmp_path / "checkpoints").iterdir()) == []
