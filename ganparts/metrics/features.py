@@ -11,6 +11,7 @@ of FID, KID and precision/recall; its softmax is the Inception Score's classifie
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import math
 import os
@@ -196,17 +197,31 @@ def mnist_cnn(
     if source == "auto":
         source = load_images(source, root=root, download=download, registry=registry).source
     path = cache_path(source)
-    model = load_cached(path, device, image_shape=image_shape(source, registry))
-    if model is None:
-        train = load_images(source, root=root, download=download, registry=registry)
-        log.info("training the MNIST feature network on %s (%d images, once; cached in %s)", source, len(train), path)
-        start = time.perf_counter()
-        model = train_mnist_cnn(train, device=device)
-        seconds = time.perf_counter() - start
-        held_out = accuracy(model, load_images(source, split="test", root=root, download=download, registry=registry))
-        log.info("feature network: %.1f %% held-out accuracy after %.0f s", 100 * held_out, seconds)
-        save_weights(model, path, {"source": source, "version": str(MNIST_CNN_VERSION), "held_out_accuracy": f"{held_out:.4f}"})
+    shape = image_shape(source, registry)
+    model = load_cached(path, device, image_shape=shape)
+    if model is not None:
+        return model
+    with training_lock(path):  # jobs that start cold together (compare --jobs K) train it once, not K times
+        model = load_cached(path, device, image_shape=shape)  # another process may have written it meanwhile
+        if model is None:
+            train = load_images(source, root=root, download=download, registry=registry)
+            log.info("training the MNIST feature network on %s (%d images, once; cached in %s)", source, len(train), path)
+            start = time.perf_counter()
+            model = train_mnist_cnn(train, device=device)
+            seconds = time.perf_counter() - start
+            held_out = accuracy(model, load_images(source, split="test", root=root, download=download, registry=registry))
+            log.info("feature network: %.1f %% held-out accuracy after %.0f s", 100 * held_out, seconds)
+            save_weights(model, path, {"source": source, "version": str(MNIST_CNN_VERSION), "held_out_accuracy": f"{held_out:.4f}"})
     return model
+
+
+@contextlib.contextmanager
+def training_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``'s ``.lock`` file (released when the process dies, too)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 @hookimpl

@@ -54,3 +54,25 @@ def test_random_affine_moves_digits_and_fills_with_background(mnist5k):
     assert moved.shape == images.shape and not torch.equal(moved, images)
     blank = random_affine(torch.full((4, 1, 28, 28), -1.0), rng)
     torch.testing.assert_close(blank, torch.full_like(blank, -1.0))  # what enters the frame is background, not grey
+
+
+def test_a_process_that_finds_training_under_way_waits_and_reads_its_result(tmp_path, monkeypatch):
+    """Jobs started cold together (compare --jobs K) train the network once: the others wait on the lock."""
+    import threading
+
+    from ganparts.metrics.features import save_weights, training_lock
+
+    monkeypatch.setenv("GANPARTS_FEATURE_CACHE", str(tmp_path))
+    monkeypatch.setattr("ganparts.metrics.features.train_mnist_cnn", lambda *a, **k: pytest.fail("trained a second time"))
+    trained = MnistCNN(image_shape=MNIST_SHAPE)
+    path, loaded = cache_path("mnist-5k"), []
+    with training_lock(path):  # "another process" is training
+        waiter = threading.Thread(target=lambda: loaded.append(mnist_cnn("mnist-5k", registry=default_registry())))
+        waiter.start()
+        waiter.join(timeout=0.5)
+        assert waiter.is_alive() and not loaded  # blocked on the lock, not training
+        save_weights(trained, path, {"source": "mnist-5k", "version": "1"})
+    waiter.join(timeout=60)
+    assert len(loaded) == 1
+    for key, value in trained.state_dict().items():
+        torch.testing.assert_close(loaded[0].state_dict()[key], value, rtol=0, atol=0)
