@@ -65,6 +65,27 @@ def test_kid_is_seeded(reference, impostors):
     assert kernel_distance(reference.train.features, impostors["blurred"].features, seed=1) == a
 
 
+@pytest.mark.parametrize("n_real, n_fake, subset_size", [(300, 200, 100), (40, 60, 50), (300, 200, 20)])
+def test_kid_is_torchmetrics_estimate_on_the_same_subsets(n_real, n_fake, subset_size):
+    """Kernels computed whole (first case) or per subset (the others): torchmetrics' numbers either way."""
+    import warnings
+
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    from ganparts.metrics.precomputed import PrecomputedFeatures
+
+    rng = torch.Generator().manual_seed(0)
+    real, fake = torch.rand(n_real, 16, generator=rng), torch.rand(n_fake, 16, generator=rng) + 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        metric = KernelInceptionDistance(feature=PrecomputedFeatures(16), subsets=30, subset_size=min(subset_size, n_real, n_fake))
+    metric.update(real.double(), real=True)
+    metric.update(fake.double(), real=False)
+    torch.manual_seed(5)
+    expected = [value.item() for value in metric.compute()]
+    assert kernel_distance(real, fake, subsets=30, subset_size=subset_size, seed=5) == pytest.approx(expected, rel=1e-10, abs=1e-15)
+
+
 def test_inception_score_of_real_digits_beats_blur_noise_and_one_digit(reference, impostors):
     real, _ = inception_score(reference.held_out.logits)
     assert real > 9  # ten balanced, confidently classified digits: close to the maximum of 10
