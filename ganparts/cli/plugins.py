@@ -14,8 +14,8 @@ def add_commands(commands) -> None:
     p.add_argument("--json", action="store_true", help="print the reports as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="show the traceback of each failed plugin")
     p.add_argument(
-        "--check", metavar="NAME",
-        help="run ganparts.testing's contract checks (and a 2-step training) on every block plugin NAME registers; "
+        "--check", metavar="NAME", nargs="+",
+        help="run ganparts.testing's contract checks (and a 2-step training) on every block each plugin NAME registers; "
         "prints block, check, pass/fail, reason; exit 1 on a failure",
     )
     p.set_defaults(handler=plugins)
@@ -40,19 +40,21 @@ def plugins(args) -> int:
     return 1 if any(r.failed or r.skipped for r in reports) else 0
 
 
-def check(name: str) -> int:
-    """``plugins --check NAME``: one table of every check of every block of the plugin."""
+def check(names: list[str]) -> int:
+    """``plugins --check NAME …``: one table of every check of every block of the plugins, then a line per plugin."""
     from ganparts.testing.plugin import check_plugin  # torch-heavy: only when asked
 
-    results = check_plugin(name, plugins=load_plugins())
-    rows = [("block", "check", "result", "reason")] + [(r.block, r.check, r.status, r.reason) for r in results]
+    loaded = load_plugins()
+    results = {name: check_plugin(name, plugins=loaded) for name in names}
+    rows = [("block", "check", "result", "reason")] + [(r.block, r.check, r.status, r.reason) for found in results.values() for r in found]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = ["  ".join([*(cell.ljust(w) for cell, w in zip(row, widths)), row[3]]).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in [*widths, len(rows[0][3])]))
-    print("\n".join(lines))
-    failed = sum(r.failed for r in results)
-    print(f"\n{name}: {len(results) - failed} of {len(results)} checks passed or were skipped, {failed} failed")
-    return 1 if failed else 0
+    print("\n".join(lines) + "\n")
+    failed = {name: sum(r.failed for r in found) for name, found in results.items()}
+    for name, found in results.items():
+        print(f"{name}: {len(found) - failed[name]} of {len(found)} checks passed or were skipped, {failed[name]} failed")
+    return 1 if any(failed.values()) else 0
 
 
 def format_reports(reports: list[PluginReport]) -> str:

@@ -14,27 +14,36 @@ from ganparts.testing.scaffold import KINDS, names
 from tests.conftest import run_cli
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("kind, name", [("attention", "kitattention"), ("norm", "kit-norm"), ("loss", "kit_loss")])
-def test_a_new_plugin_installs_and_passes_its_tests_and_the_check(kind, name, tmp_path, capsys):
-    package, site = tmp_path / "package", tmp_path / "site"
-    assert main(["new-plugin", name, "--kind", kind, "--dir", str(package)]) == 0
-    assert f"wrote plugin {name} ({kind} block `{name}`) to {package}" in capsys.readouterr().out
+SCAFFOLDED = {"attention": "kitattention", "norm": "kit-norm", "loss": "kit_loss"}  # one name style each
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """One package of every kind, written by the command and pip-installed (in one call) beside
+    ganparts without touching its environment: --target plus PYTHONPATH."""
+    root = tmp_path_factory.mktemp("scaffold")
+    site, packages = root / "site", {kind: root / kind for kind in SCAFFOLDED}
+    for kind, name in SCAFFOLDED.items():
+        assert main(["new-plugin", name, "--kind", kind, "--dir", str(packages[kind])]) == 0
+    written = {kind: sorted(str(p.relative_to(package)) for p in package.rglob("*") if p.is_file()) for kind, package in packages.items()}
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "--quiet", "--target", str(site), *map(str, packages.values())],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert installed.returncode == 0, installed.stderr
+    return root, packages, written, {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+
+
+@pytest.mark.parametrize("kind", SCAFFOLDED)
+def test_a_new_plugin_has_its_files_and_passes_its_own_tests(kind, installed):
+    _, packages, written, env = installed
+    name, package = SCAFFOLDED[kind], packages[kind]
     module = names(name)["module"]
-    assert sorted(str(p.relative_to(package)) for p in package.rglob("*") if p.is_file()) == [
+    assert written[kind] == [
         "README.md", f"examples/{name}.yaml", f"{module}.py", "pyproject.toml", "tests/conftest.py", f"tests/test_{module}.py",
     ]
     project = tomllib.loads((package / "pyproject.toml").read_text())["project"]
     assert project["entry-points"]["ganparts"] == {name: module} and project["name"] == names(name)["dist"]
-
-    # `pip install` beside ganparts without touching its environment: --target plus PYTHONPATH.
-    installed = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "--quiet", "--target", str(site), str(package)],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert installed.returncode == 0, installed.stderr
-    env = {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
-
     tested = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=package, capture_output=True, text=True, timeout=600, env={**os.environ, **env},
@@ -42,14 +51,24 @@ def test_a_new_plugin_installs_and_passes_its_tests_and_the_check(kind, name, tm
     assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-2000:]
     assert "4 passed" in tested.stdout
 
-    checked = run_cli("plugins", "--check", name, env=env, cwd=tmp_path)  # no ganparts checkout needed
+
+def test_new_plugins_pass_the_check_without_a_checkout(installed):
+    root, _, _, env = installed
+    checked = run_cli("plugins", "--check", *SCAFFOLDED.values(), env=env, cwd=root)  # no ganparts checkout needed
     assert checked.returncode == 0, checked.stdout + checked.stderr
     lines = checked.stdout.splitlines()
     column = lines[0].index("result")
-    results = {line[:column].split("  ")[1].strip(): line[column:].split()[0] for line in lines if line.startswith(f"{kind}:{name} ")}
-    assert results["builds"] == results["trains 2 steps through the Trainer"] == "pass"
-    assert set(results.values()) <= {"pass", "skip"} and len(results) > 4
-    assert checked.stdout.strip().endswith("0 failed")
+    for kind, name in SCAFFOLDED.items():
+        block = f"{kind}:{name} "
+        results = {line[len(block):column].strip(): line[column:].split()[0] for line in lines if line.startswith(block)}
+        assert results["builds"] == results["trains 2 steps through the Trainer"] == "pass", kind
+        assert set(results.values()) <= {"pass", "skip"} and len(results) > 4, kind
+        assert any(line.startswith(f"{name}: ") and line.endswith(" 0 failed") for line in lines), kind
+
+
+def test_the_command_says_what_it_wrote(tmp_path, capsys):
+    assert main(["new-plugin", "kitattention", "--dir", str(tmp_path / "p")]) == 0
+    assert f"wrote plugin kitattention (attention block `kitattention`) to {tmp_path / 'p'}" in capsys.readouterr().out
 
 
 def test_every_kind_the_command_offers_has_a_template():
