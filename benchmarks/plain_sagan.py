@@ -2,7 +2,7 @@
 
 The reference for table 1 (framework overhead). Same architecture as ganparts' ``dcgan``
 family with one SAGAN block at 14×14 in each network, spectral norm everywhere, hinge
-loss, Adam (TTUR), EMA generator — so ``load_from(trainer)`` can copy a Trainer's weights
+loss, fused Adam (TTUR), reals and fakes through D in one call, EMA generator — so ``load_from(trainer)`` can copy a Trainer's weights
 in and both do the same arithmetic (tests/test_benchmarks.py checks they train to the same
 weights). The attention block is the widely copied one (query/key/value 1×1 convs, two
 ``bmm`` and a softmax); ``fused=True`` computes the three projections as one matrix
@@ -72,8 +72,8 @@ class PlainSAGAN:
     def __init__(self, images, *, z_dim=128, width=32, batch_size=64, g_lr=1e-4, d_lr=4e-4, ema_decay=0.999, fused=False):
         self.G, self.D = generator(z_dim, width, fused), discriminator(width, fused)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=g_lr, betas=(0.0, 0.9))
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=d_lr, betas=(0.0, 0.9))
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=g_lr, betas=(0.0, 0.9), fused=True)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=d_lr, betas=(0.0, 0.9), fused=True)
         self.images, self.z_dim, self.batch_size, self.ema_decay = images, z_dim, batch_size, ema_decay
         self.step, self.losses = 0, []
 
@@ -84,7 +84,8 @@ class PlainSAGAN:
             real = self.images[torch.randint(len(self.images), (self.batch_size,))]
             with torch.no_grad():
                 fake = self.G(torch.randn(self.batch_size, self.z_dim))
-            d_loss = F.relu(1 - self.D(real)).mean() + F.relu(1 + self.D(fake)).mean()
+            real_logits, fake_logits = self.D(torch.cat([real, fake])).split(self.batch_size)
+            d_loss = F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
             self.opt_d.zero_grad()
             d_loss.backward()
             self.opt_d.step()

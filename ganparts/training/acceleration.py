@@ -19,8 +19,13 @@ DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def maybe_compile(module: nn.Module, enabled: bool) -> nn.Module:
-    """``torch.compile(module)`` when ``enabled``, else ``module`` itself."""
-    return torch.compile(module) if enabled else module
+    """``torch.compile(module)`` when ``enabled``, else ``module`` itself.
+
+    ``dynamic=False``: D sees two batch sizes (reals and fakes together in the D step, fakes
+    alone in the G step); each gets a graph specialised to its shape, where dynamo would
+    otherwise recompile for the second as a shape-generic graph.
+    """
+    return torch.compile(module, dynamic=False) if enabled else module
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:

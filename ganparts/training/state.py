@@ -17,7 +17,7 @@ from ganparts.errors import first_line
 from ganparts.runs import checkpoints as ckpt
 from ganparts.spec import provenance
 from ganparts.spec.files import dump_spec
-from ganparts.training import distributed
+from ganparts.training import distributed, optim
 
 if TYPE_CHECKING:
     from ganparts.training.trainer import Trainer
@@ -79,7 +79,7 @@ def restore(trainer: Trainer, checkpoint: ckpt.Checkpoint) -> None:
         for prefix, module in networks(trainer):
             module.load_state_dict(checkpoint.group(prefix))
         for prefix, opt in optimizers(trainer):
-            opt.load_state_dict(_optimizer_state(checkpoint, prefix))
+            optim.load_state(opt, _optimizer_state(checkpoint, prefix))  # fused or not, whichever wrote it
         if trainer.augment.enabled:
             trainer.augment.load_state_dict(checkpoint.group("augment"))
         for name, scaler in (("d", trainer.scaler_d), ("g", trainer.scaler_g)):

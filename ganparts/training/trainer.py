@@ -26,7 +26,7 @@ from ganparts.runs import checkpoints as ckpt
 from ganparts.runs.layout import RunDir
 from ganparts.spec.experiment import Experiment
 from ganparts.spec.registry import Registry
-from ganparts.training import acceleration, distributed, state
+from ganparts.training import acceleration, distributed, optim, state
 from ganparts.training.augmentation import Augmentation
 from ganparts.training.brightness import match_data_brightness
 from ganparts.training.callbacks import Callback
@@ -34,6 +34,7 @@ from ganparts.training.distributed import SINGLE, Ranks
 from ganparts.training.ema import EMA
 from ganparts.training.nonfinite import NonFiniteGuard
 from ganparts.training.samples import SampleGrids
+from ganparts.training.scoring import batch_dependent, score
 
 
 class Trainer:
@@ -91,8 +92,8 @@ class Trainer:
         self.loss, self.penalties = build_objective(spec, registry)
         self.augment = Augmentation(spec, registry=registry, ranks=ranks).to(self.device)  # identity when spec.augment is empty
         betas = tuple(spec.optim.betas)
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=spec.optim.g_lr, betas=betas)
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=spec.optim.d_lr, betas=betas)
+        self.opt_g = optim.adam(self.generator.parameters(), lr=spec.optim.g_lr, betas=betas, device=self.device)
+        self.opt_d = optim.adam(self.discriminator.parameters(), lr=spec.optim.d_lr, betas=betas, device=self.device)
         # Fixed noise comes from its own generator, so every spec with the same seed shows the same z.
         self.fixed_noise = latents(spec.model.z_dim, spec.train.grid_size, seed=spec.seed).to(self.device)
         # Its classes cycle 0, 1, …, so every grid shows every class (fixed by the spec: not checkpointed).
@@ -116,6 +117,8 @@ class Trainer:
         self.synced_g, self.synced_d = (compiled(distributed.data_parallel(m, ranks, self.device)) for m in (self.generator, self.discriminator))
         self.local_g, self.local_d = (compiled(self.generator), compiled(self.discriminator)) if ranks.enabled else (self.synced_g, self.synced_d)
         self.scaler_d, self.scaler_g = (acceleration.grad_scaler(self.device, train.precision) for _ in range(2))
+        # Reals and fakes through D in one call, unless D's output depends on its batch (see training.scoring).
+        self.joint_d = not batch_dependent(self.discriminator)
         self.step = 0
         self._pending: list[tuple[int, dict[str, torch.Tensor], float]] = []
 
@@ -158,7 +161,7 @@ class Trainer:
                 fake = self.augment(call(self.local_g, self.noise(chunk.shape[0]), fake_labels))
             chunk = self.augment(chunk)  # D sees reals and fakes through the same augmentations (DiffAugment)
             with self._autocast():
-                real_logits, fake_logits = call(self.synced_d, chunk, chunk_labels), call(self.synced_d, fake, fake_labels)
+                real_logits, fake_logits = score(self.synced_d, chunk, fake, real_labels=chunk_labels, fake_labels=fake_labels, joint=self.joint_d)
             self.augment.observe(real_logits)
             d_loss = loss.d_loss(real_logits.float(), fake_logits.float())
             for penalty in self.penalties:  # eager and float32: double backward does not go through torch.compile

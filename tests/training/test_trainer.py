@@ -114,9 +114,10 @@ def test_every_loss_and_penalty_sees_the_labels(loss, tiny_spec, mnist5k):
     logs = trainer.train_step(real, labels)
     assert all(torch.isfinite(v) for v in logs.values())
     first, second = labels.chunk(2)
-    assert torch.equal(seen[0], first) and torch.equal(seen[2], first)  # real logits, then the penalty at interpolates
-    assert torch.equal(seen[3], second) and torch.equal(seen[-1], second)  # the last real batch, again in the G step
-    assert all(s.shape == (8,) for s in seen)
+    # Each D update: reals and fakes in one call (their labels concatenated), then the penalty at interpolates.
+    assert trainer.joint_d and [s.shape[0] for s in seen] == [16, 8, 16, 8, 8, 8]
+    assert torch.equal(seen[0][:8], first) and torch.equal(seen[1], first)
+    assert torch.equal(seen[2][:8], second) and torch.equal(seen[-1], second)  # the last real batch, again in the G step
 
 
 def test_labels_are_sharded_alongside_the_images(tiny_spec, mnist5k, monkeypatch):
