@@ -25,9 +25,9 @@ demo: $(STAMP)
 	$(BIN)/ganparts curves runs/demo
 	@echo "demo outputs: runs/demo/samples.png (100 digits), runs/demo/attention_G.png and attention_D.png (where pixels attend), runs/demo/curves.png (losses, gammas), runs/demo/samples/ (grids over training)"
 
-## Run the test suite.
+## Run the test suite, one pytest-xdist worker per core, a test file per worker at a time (tests/conftest.py shares the cores out).
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 ## Serve the app (build, train, samples, attention, compare) on 127.0.0.1 and print its URL; runs go to runs/.
 app: $(STAMP)

@@ -13,6 +13,7 @@ import torch
 
 from ganparts.data.sources import load_images
 from ganparts.plugins import default_registry
+from ganparts.runs import threads
 from ganparts.spec.files import load_spec
 from ganparts.testing import train_block  # noqa: F401 — the fixture plugin authors get (also a pytest11 plugin)
 
@@ -20,7 +21,15 @@ ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
 MNIST_SHAPE = (1, 28, 28)  # what the example specs' data sources declare (DatasetSpec.image_shape)
 
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+# `make test` runs the suite in two pytest-xdist workers: most tests are bound by Python and
+# by subprocess start-up, not arithmetic, so two single-threaded workers finish the suite in
+# little more than half the time of one. Each worker, and every process it starts, takes its
+# share of the cores (ganparts.runs.threads), so the workers never fight over them.
+WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+THREADS = min(2, threads.share(WORKERS))
+torch.set_num_threads(THREADS)
+if WORKERS > 1:
+    os.environ.update(threads.child_env(THREADS))
 
 
 @pytest.fixture(autouse=True)
@@ -59,8 +68,13 @@ def allowed(kind: str) -> str:
 @pytest.fixture(scope="session", autouse=True)
 def feature_cache(tmp_path_factory):
     """A fresh feature-network cache for the whole session (subprocesses inherit it): the
-    MNIST feature network is trained at most once per session, never into the user's cache."""
-    path = tmp_path_factory.mktemp("feature-cache")
+    MNIST feature network is trained at most once per session, never into the user's cache.
+    Parallel workers share one (training takes a lock on it, so the first trains, the others wait)."""
+    if WORKERS > 1:  # every worker's base temp lies in the session's one
+        path = tmp_path_factory.getbasetemp().parent / "feature-cache"
+        path.mkdir(exist_ok=True)
+    else:
+        path = tmp_path_factory.mktemp("feature-cache")
     previous = os.environ.get("GANPARTS_FEATURE_CACHE")
     os.environ["GANPARTS_FEATURE_CACHE"] = str(path)
     yield path
@@ -119,3 +133,13 @@ def make_distribution(root, module: str, source: str, *, plugin: str | None = No
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n")
     (info / "entry_points.txt").write_text(f"[ganparts]\n{plugin or module} = {module}\n")
     return distribution
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``cuda`` (pyproject.toml registers the marker) skip where torch sees no GPU."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device; torch.cuda.is_available() is False")
+    for item in items:
+        if item.get_closest_marker("cuda"):
+            item.add_marker(skip)
