@@ -76,8 +76,8 @@ def estimate_resources(
     ``batch_size``: the images one process trains on per step (default ``data.batch_size``;
     less under data-parallel training, where each rank takes its share).
     ``networks``: ``spec``'s generator and discriminator already built on the ``meta`` device
-    (preflight has them); built here otherwise. Building is most of the cost: spectral norm's
-    15 initial power iterations run through the meta device's slow Python path.
+    (preflight has them); built here otherwise. Building is most of the cost: on meta every op
+    runs through Python kernels (spectral norm's initial power iterations are skipped there).
 
     The networks must build (:func:`ganparts.training.preflight.preflight` checks that first).
     """

@@ -87,3 +87,23 @@ def test_group_norm_with_groups_that_do_not_divide_the_channels_keeps_the_norm_c
     from ganparts.testing import check_norm
 
     check_norm({"kind": "group", "groups": 3}, registry=registry)
+
+
+def test_spectral_norm_skips_only_the_meta_device_s_initial_power_iterations():
+    """Real weights start from torch's own 15 power iterations; meta builds (preflight) skip them, and torch is left as it was."""
+    from torch import nn
+    from torch.nn.utils.parametrizations import _SpectralNorm, spectral_norm
+
+    from ganparts.blocks.norm import maybe_spectral_norm
+
+    original = _SpectralNorm._power_method
+    torch.manual_seed(0)
+    ours = maybe_spectral_norm(nn.Linear(8, 6), True)
+    torch.manual_seed(0)
+    torchs = spectral_norm(nn.Linear(8, 6))
+    for buffer in ("_u", "_v"):
+        assert torch.equal(getattr(ours.parametrizations.weight[0], buffer), getattr(torchs.parametrizations.weight[0], buffer))
+    with torch.device("meta"):
+        meta = maybe_spectral_norm(nn.Linear(8, 6), True)
+    assert meta.parametrizations.weight[0]._u.is_meta and meta.weight.shape == (6, 8)
+    assert _SpectralNorm._power_method is original

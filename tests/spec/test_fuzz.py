@@ -90,7 +90,7 @@ ALL_PATHS = [p for p in paths(VALID) if p]
 
 
 # Each valid example builds both networks on the meta device (~0.3 s), hence fewer examples.
-@settings(FUZZ, max_examples=60)
+@settings(FUZZ, max_examples=30)
 @given(st.sampled_from(ALL_PATHS), data, st.sampled_from(["replace", "delete", "add"]))
 def test_a_valid_spec_with_one_part_changed(path, value, how):
     """Validation, then the shapes-only build and estimate of whatever validates."""
