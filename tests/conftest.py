@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
 MNIST_SHAPE = (1, 28, 28)  # what the example specs' data sources declare (DatasetSpec.image_shape)
 
-# `make test` runs the suite in two pytest-xdist workers: most tests are bound by Python and
-# by subprocess start-up, not arithmetic, so two single-threaded workers finish the suite in
-# little more than half the time of one. Each worker, and every process it starts, takes its
+# `make test` runs the suite in one pytest-xdist worker per core: most tests are bound by Python
+# and by subprocess start-up, not arithmetic, so on 2 cores two single-threaded workers finish
+# the suite in little more than half the time of one. Each worker, and every process it starts, takes its
 # share of the cores (ganparts.runs.threads), so the workers never fight over them.
 WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 THREADS = min(2, threads.share(WORKERS))

@@ -32,7 +32,7 @@ def kernel_distance(real: torch.Tensor, fake: torch.Tensor, *, subsets: int = 10
     if whole * real.element_size() <= FULL_KERNEL_BYTES and whole * (dim + subsets) < 3 * subsets * size**2 * dim:
         scores = _mmd_from_whole_kernels(real, fake, draws)
     else:
-        scores = torch.stack([_mmd(_poly(real[r], real[r]), _poly(fake[f], fake[f]), _poly(real[r], fake[f])) for r, f in draws])
+        scores = torch.stack([_mmd_of_subsets(real[r], fake[f]) for r, f in draws])
     return scores.mean().item(), scores.std(unbiased=False).item()
 
 
@@ -57,8 +57,9 @@ def _poly(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (x @ y.T / x.shape[1] + 1.0) ** 3
 
 
-def _mmd(k_xx: torch.Tensor, k_yy: torch.Tensor, k_xy: torch.Tensor) -> torch.Tensor:
-    """Unbiased MMD² from the kernel matrices of one subset (diagonals of k_xx and k_yy left out)."""
-    m = k_xx.shape[0]
+def _mmd_of_subsets(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Unbiased MMD² of one real and one fake subset (the diagonals of k_xx and k_yy left out)."""
+    k_xx, k_yy, k_xy = _poly(x, x), _poly(y, y), _poly(x, y)
+    m = x.shape[0]
     within = k_xx.sum() - k_xx.diagonal().sum() + k_yy.sum() - k_yy.diagonal().sum()
     return within / (m * (m - 1)) - 2 * k_xy.sum() / m**2
