@@ -33,7 +33,7 @@ test: $(STAMP)
 app: $(STAMP)
 	$(BIN)/ganparts app
 
-## Print the six benchmark tables and write benchmarks/results/latest.json (~14 min; BENCH_ARGS=--quick: ~7 min).
+## Print the six benchmark tables (eight with CUDA) and write benchmarks/results/latest.json (~14 min; BENCH_ARGS=--quick: ~7 min).
 ## Run it with nothing else busy on the machine: see docs/performance.md.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks import attention_overhead, concurrency, gpu, overhead, sampling, time_to_quality, utilisation
+from benchmarks import attention_overhead, concurrency, gpu, many_runs, overhead, sampling, time_to_quality, utilisation
 from benchmarks.timing import format_table, machine
 
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -21,13 +21,13 @@ DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds and a shorter time-to-quality budget (~4 min instead of ~10)")
-    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="comma-separated table numbers (default: all; 7 needs CUDA)")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8", help="comma-separated table numbers (default: all; 7 and 8 need CUDA)")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"where to write the results (default: {DEFAULT_JSON})")
     parser.add_argument("--run", type=Path, help="a trained run directory: table 4 samples from its EMA generator")
     args = parser.parse_args(argv)
     wanted = {int(part) for part in args.only.split(",") if part.strip()}
     if not torch.cuda.is_available():
-        wanted.discard(7)  # the GPU table: ``python -m benchmarks.gpu --device cpu --quick`` tries it on the CPU
+        wanted -= {7, 8}  # the GPU tables: ``python -m benchmarks.gpu --device cpu --quick`` tries one on the CPU
 
     torch.manual_seed(0)
     report = {"machine": machine(), "quick": args.quick, "started": time.strftime("%Y-%m-%d %H:%M:%S"), "tables": {}}
@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         5: ("time_to_quality", lambda: time_to_quality.run(quick=args.quick)),
         6: ("concurrency", lambda: concurrency.run(quick=args.quick)),
         7: ("gpu", lambda: gpu.run(device="cuda", quick=args.quick)),
+        8: ("many_runs", lambda: many_runs.run(device="cuda", steps=150 if args.quick else 300)),
     }
     for number, (key, section) in sections.items():
         if number in wanted:

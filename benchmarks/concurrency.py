@@ -23,9 +23,9 @@ from ganparts.runs.threads import THREADS_ENV, available_cores, share
 CLI_COMMAND = ["validate", str(DEFAULT_SPEC), "--set", "data.source=mnist-5k"]
 
 
-def _train(out: Path, steps: int, threads: int) -> subprocess.Popen:
+def _train(out: Path, steps: int, threads: int, device: str = "cpu") -> subprocess.Popen:
     command = [
-        sys.executable, "-m", "ganparts", "train", str(DEFAULT_SPEC), "--out", str(out), "--no-progress", "--device", "cpu",
+        sys.executable, "-m", "ganparts", "train", str(DEFAULT_SPEC), "--out", str(out), "--no-progress", "--device", device,
         "--set", "data.source=mnist-5k", "--set", f"train.steps={steps}", "--set", "train.sample_every=0", "--set", "train.checkpoint_every=0",
     ]
     env = {**os.environ, THREADS_ENV: str(threads), "OMP_NUM_THREADS": str(threads)}
@@ -37,10 +37,10 @@ def _steps_per_s(out: Path) -> float:
     return 1.0 / statistics.median(row["step_time"] for row in rows[len(rows) // 2:])
 
 
-def _trainings(root: Path, name: str, count: int, steps: int, threads: int, *, cli_threads: int | None = None) -> list[float]:
-    """``count`` trainings started together (and, with ``cli_threads``, a loop of CLI commands beside them)."""
+def _trainings(root: Path, name: str, count: int, steps: int, threads: int, *, cli_threads: int | None = None, device: str = "cpu") -> list[float]:
+    """``count`` trainings started together (and, with ``cli_threads``, a loop of CLI commands beside them); each one's steps/s."""
     outs = [root / f"{name}-{i}" for i in range(count)]
-    processes = [_train(out, steps, threads) for out in outs]
+    processes = [_train(out, steps, threads, device) for out in outs]
     cli_runs = 0
     while cli_threads is not None and any(p.poll() is None for p in processes):
         env = {**os.environ, "OMP_NUM_THREADS": str(cli_threads)}

@@ -15,6 +15,7 @@ import json
 import logging
 import shutil
 import statistics
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -75,6 +76,7 @@ def train_run(
     the training seconds the budget counts, given the trainer; by default wall-clock with the
     evaluations taken out (tests pass one that counts steps, so the budget ends at a known step).
     """
+    started = time.time()
     spec = load_spec(run.spec_path, [
         *overrides, f"seed={run.seed}", f"train.steps={UNBOUNDED_STEPS}", "train.sample_every=0", "train.checkpoint_every=0",
     ], registry=registry)
@@ -95,6 +97,8 @@ def train_run(
         "variant": run.variant, "seed": run.seed, "spec": dump_spec(spec),
         "steps": trainer.step, "train_s": evaluations.rows[-1]["train_s"],
         "median_step_s": statistics.median(step_times), "evaluations": evaluations.rows,
+        # When and with how many CPU threads it trained: runs of `compare --jobs K` overlap and share the cores.
+        "started_at": started, "ended_at": time.time(), "threads": torch.get_num_threads(),
         "held_out_floor": {"n": len(evaluations.reference.held_out)} | evaluations.reference.floor,
     }
     atomic_write(run.result_path, json.dumps(result, indent=1))  # written whole, it marks the run finished

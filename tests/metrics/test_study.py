@@ -13,6 +13,7 @@ import pytest
 from ganparts.cli import main
 from ganparts.metrics import study as study_module
 from ganparts.metrics.study import plan
+from ganparts.runs import threads
 from tests.conftest import SPECS, tiny_overrides
 
 SPEC_FILES = [SPECS / "dcgan_mnist.yaml", SPECS / "sagan_mnist.yaml"]
@@ -85,6 +86,19 @@ def test_finished_runs_are_skipped(study, capsys):
     assert compare(study) == 0
     assert "4 of 4 runs already finished" in capsys.readouterr().out
     assert {run.path: run.result_path.stat().st_mtime_ns for run in plan(SPEC_FILES, 2, study)} == before
+
+
+def test_jobs_train_runs_side_by_side_in_processes_of_their_own(tmp_path, mnist_cnn_5k, capsys):
+    # Wall-clock budgets here (a child process cannot be handed the counting clock): nothing below depends on the step counts.
+    assert compare(tmp_path, "--jobs", "2") == 0
+    out = capsys.readouterr().out
+    results = [run.result() for run in plan(SPEC_FILES, 2, tmp_path)]
+    first, second = results[:2]
+    assert first["started_at"] < second["ended_at"] and second["started_at"] < first["ended_at"]  # the first two overlapped
+    assert {result["threads"] for result in results} == {threads.budget(processes=2)}  # each its share of the cores
+    for result in results:
+        assert result["evaluations"][-1]["step"] == result["steps"] > 0
+    assert out.count(" steps, FID ") == 4 and "Collapsed runs" in (tmp_path / "report.md").read_text()
 
 
 def made_up(variant, seed, step):
