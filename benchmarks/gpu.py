@@ -1,5 +1,5 @@
 """Table 7 — GPU throughput: steps/s and images/s of the default SAGAN spec at batch 32/64/256,
-eager, ``train.compile: true`` and ``train.precision: bf16``.
+eager, ``train.cuda_graph: true``, ``train.compile: true`` and ``train.precision: bf16``.
 
 ``python -m benchmarks.gpu [--device cuda] [--quick] [--json PATH]`` prints the table and
 writes JSON; ``make bench`` adds it on a machine with CUDA. ``--device cpu --quick`` runs the
@@ -23,7 +23,14 @@ from benchmarks.timing import format_table, interleaved, machine, median, spread
 from ganparts.plugins import default_registry
 from ganparts.training.trainer import Trainer
 
-OPTIONS = {"eager": [], "bf16": ["train.precision=bf16"], "compile": ["train.compile=true"]}
+OPTIONS = {
+    "eager": [],
+    "bf16": ["train.precision=bf16"],
+    "graph": ["train.cuda_graph=true"],
+    "graph+bf16": ["train.cuda_graph=true", "train.precision=bf16"],
+    "compile": ["train.compile=true"],
+}
+WARMUP_STEPS = 5  # covers train.cuda_graph's 3 eager steps and its capture; compiles with train.compile
 BATCHES = (32, 64, 256)
 HEADERS = ["batch", "option", "ms/step", "spread", "steps/s", "images/s", "TFLOP/s", "warm-up s"]
 
@@ -52,7 +59,7 @@ def run(*, device: str = "cuda", quick: bool = False, batches=BATCHES, options=t
         "targets": [],
         "raw": raw,
         "notes": [
-            f"{rounds} rounds of {steps} steps of Trainer.fit() after a 3-step warm-up (warm-up s: it includes torch.compile's compilation);",
+            f"{rounds} rounds of {steps} steps of Trainer.fit() after a 5-step warm-up (warm-up s: it includes torch.compile's compilation and the CUDA graph's capture);",
             "options are timed one after another, not interleaved: on a dedicated GPU the spread column shows how steady the rounds were.",
             "images/s = data.batch_size × steps/s (real images; D also scores as many fakes, G makes two batches).",
             "TFLOP/s: FlopCounterMode's count of one eager fp32 step (matmuls, convolutions; forward + backward) ÷ time.",
@@ -66,7 +73,7 @@ def _measure(batch: int, name: str, *, device: str, steps: int, rounds: int, flo
         torch.manual_seed(0)
         trainer = Trainer(spec("sagan", f"data.batch_size={batch}", *OPTIONS[name]), registry=default_registry(), device=device)
         start = time.perf_counter()
-        timed_fit(trainer, 3)()  # compiles (train.compile) and warms the allocator and kernel caches
+        timed_fit(trainer, WARMUP_STEPS)()  # compiles or captures, and warms the allocator and kernel caches
         warmup = time.perf_counter() - start
         seconds = interleaved({name: timed_fit(trainer, steps)}, rounds=rounds, warmup=0)[name]
         if name == "eager":

@@ -76,6 +76,19 @@ def adaptive_augment_without_augment(spec: Experiment) -> Problems:
     return []
 
 
+def cuda_graph_conflicts(spec: Experiment) -> Problems:
+    """A captured step may read nothing on the host and is compiled by no one else (ganparts.training.cuda_graph)."""
+    train = spec.train
+    if not train.cuda_graph:
+        return []
+    conflicts = [
+        (train.compile, "train.compile: true (choose one; both remove launch overhead)"),
+        (train.precision == "fp16", "train.precision: fp16 (its loss scaler reads a flag on the host every update; bf16 needs none)"),
+        (train.on_nonfinite == "skip", "train.on_nonfinite: skip (it decides on the host before every update; 'stop' reads its flag at the log flush)"),
+    ]
+    return [("train.cuda_graph", f"cannot be combined with {what}; set train.cuda_graph: false, or change that field") for clash, what in conflicts if clash]
+
+
 def block_rules(spec: Experiment) -> Problems:
     """The problems each block's own ``check_experiment(experiment, path)`` finds.
 
@@ -95,7 +108,7 @@ def block_rules(spec: Experiment) -> Problems:
     return problems
 
 
-CHECKS = (gradient_penalty_given_twice, penalty_listed_twice, unconstrained_critic, fp16_skipping_twice, adaptive_augment_without_augment, block_rules)
+CHECKS = (gradient_penalty_given_twice, penalty_listed_twice, unconstrained_critic, fp16_skipping_twice, adaptive_augment_without_augment, cuda_graph_conflicts, block_rules)
 
 
 def check_experiment(spec: Experiment) -> Problems:

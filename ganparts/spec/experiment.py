@@ -64,6 +64,9 @@ class TrainSpec(_Strict):
     on_nonfinite: Literal["stop", "skip"] = Field("stop", description="a NaN/Inf loss or weight stops the run (stop) or its update is skipped (skip)")
     compile: bool = Field(False, description="torch.compile the networks: slow first steps, faster after (CPU needs a C++ compiler)")
     precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="autocast precision of forward passes (fp16: with loss scaling)")
+    cuda_graph: bool = Field(
+        False, description="CUDA only: after 3 eager steps, replay each training step as one captured CUDA graph (docs/performance.md)",
+    )
     threads: int = Field(
         0, ge=0, le=1024, description="CPU threads for torch (0: $GANPARTS_THREADS, else $OMP_NUM_THREADS, else this process's share of the cores)"
     )

@@ -28,11 +28,11 @@ def maybe_compile(module: nn.Module, enabled: bool) -> nn.Module:
     return torch.compile(module, dynamic=False) if enabled else module
 
 
-def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    """The autocast context for ``precision`` (a no-op for fp32)."""
+def autocast(device: torch.device, precision: str, *, cache: bool = True) -> contextlib.AbstractContextManager:
+    """The autocast context for ``precision`` (a no-op for fp32); ``cache``: keep cast weights for the context's duration."""
     if precision == "fp32":
         return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=DTYPES[precision])
+    return torch.autocast(device.type, dtype=DTYPES[precision], cache_enabled=cache)
 
 
 def grad_scaler(device: torch.device, precision: str) -> torch.amp.GradScaler:

@@ -8,7 +8,7 @@ when it was validated; this adds what needs the registry's blocks and the device
   source with that many classes;
 - every block builds (a family may refuse an image size, attention heads may not divide
   a layer's channels), checked on the ``meta`` device, so nothing is allocated;
-- the precision and compile options suit the loss and the machine;
+- the precision, compile and cuda_graph options suit the loss and the machine;
 - training fits in the device's free memory (:mod:`ganparts.training.resources`).
 """
 
@@ -56,6 +56,11 @@ def preflight(spec: Experiment, *, registry: Registry, device: torch.device, bat
             f"fp16 needs gradient scaling, which the inner gradient of D's input in penalty {names} does not get here; "
             "use bf16 or fp32",
         )])
+    if spec.train.cuda_graph and penalties:
+        names = ", ".join(getattr(p, "label", "?") for p in penalties)
+        raise SpecError([("train.cuda_graph", f"does not capture the double backward of gradient penalty {names}; use false, or train.compile: true")])
+    if spec.train.cuda_graph and device.type != "cuda":
+        raise SpecError([("train.cuda_graph", f"needs a CUDA device, and this run's is {device.type}; use false (or --device cuda on a machine with a GPU)")])
     if spec.train.compile and device.type == "cpu" and not any(shutil.which(cxx) for cxx in ("g++", "c++", "clang++")):
         raise SpecError([("train.compile", "torch.compile on CPU needs a C++ compiler (g++ or clang++) on PATH; none found")])
     return require_memory(spec, device, registry=registry, batch_size=batch_size, networks=tuple(networks))

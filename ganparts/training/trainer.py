@@ -20,6 +20,7 @@ from ganparts.blocks.attention import attention_blocks
 from ganparts.blocks.conditional import call, class_cycle, with_labels
 from ganparts.blocks.losses import build_objective
 from ganparts.data.images import ImageSet
+from ganparts.errors import SpecError
 from ganparts.data.sources import load_images
 from ganparts.models import build_discriminator, build_generator
 from ganparts.runs import checkpoints as ckpt
@@ -30,6 +31,7 @@ from ganparts.training import acceleration, distributed, optim, state
 from ganparts.training.augmentation import Augmentation
 from ganparts.training.brightness import match_data_brightness
 from ganparts.training.callbacks import Callback
+from ganparts.training.cuda_graph import CapturedStep
 from ganparts.training.distributed import SINGLE, Ranks
 from ganparts.training.ema import EMA
 from ganparts.training.nonfinite import NonFiniteGuard
@@ -119,6 +121,9 @@ class Trainer:
         self.scaler_d, self.scaler_g = (acceleration.grad_scaler(self.device, train.precision) for _ in range(2))
         # Reals and fakes through D in one call, unless D's output depends on its batch (see training.scoring).
         self.joint_d = not batch_dependent(self.discriminator)
+        if train.cuda_graph and ranks.enabled:
+            raise SpecError([("train.cuda_graph", "is for one process; under torchrun use false (train.compile is the alternative)")])
+        self.captured_step = CapturedStep(self) if train.cuda_graph else None
         self.step = 0
         self._pending: list[tuple[int, dict[str, torch.Tensor], float]] = []
 
@@ -149,6 +154,12 @@ class Trainer:
         (``trainer.train_step(*trainer.sample_batch())`` fits both); fakes get uniform classes.
         Returns detached scalar tensors (no host sync): ``d_loss``, ``g_loss``, ``d_real``, ``d_fake``.
         """
+        logs = self.updates(real, labels)
+        self.after_updates()
+        return logs | self.augment_logs()
+
+    def updates(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """The optimiser updates of :meth:`train_step`, and their logs: what ``train.cuda_graph`` captures."""
         if (labels is not None) != bool(self.num_classes):
             raise ValueError(f"train_step takes labels exactly when model.num_classes > 0 (here {self.num_classes})")
         loss = self.loss
@@ -180,16 +191,19 @@ class Trainer:
             real_for_g = call(self.local_d, self.augment(last_real), last_labels).float() if loss.g_needs_real_logits else None
         g_loss = loss.g_loss(fake_logits.float(), real_for_g)
         self._update(self.opt_g, self.scaler_g, g_loss)
-        self.ema.update(self.step + 1)
-        self.augment.adjust(self.step + 1)
         return {
             "d_loss": d_loss.detach(),
             "g_loss": g_loss.detach(),
             "d_real": real_logits.detach().float().mean(),
             "d_fake": fake_logits.detach().float().mean(),
-        } | self.guard.step_logs(self.device) | self._augment_logs()
+        } | self.guard.step_logs(self.device)
 
-    def _augment_logs(self) -> dict[str, torch.Tensor]:
+    def after_updates(self) -> None:
+        """What follows a step's updates on the host's step count: the EMA (its warm-up decay) and ADA's adjustment."""
+        self.ema.update(self.step + 1)
+        self.augment.adjust(self.step + 1)
+
+    def augment_logs(self) -> dict[str, torch.Tensor]:
         """``augment_p``: the strength every augmentation's p is multiplied by (1 unless adaptive)."""
         return {"augment_p": self.augment.strength.clone()} if self.augment.enabled else {}
 
@@ -201,7 +215,8 @@ class Trainer:
         self.guard.step(optimizer, loss, apply=lambda: (scaler.step(optimizer), scaler.update()))
 
     def _autocast(self):
-        return acceleration.autocast(self.device, self.spec.train.precision)
+        # Autocast's cache of cast weights must not outlive a CUDA graph capture (torch.cuda.graph's rule).
+        return acceleration.autocast(self.device, self.spec.train.precision, cache=self.captured_step is None)
 
     # --- the loop ----------------------------------------------------------------------
 
@@ -215,7 +230,7 @@ class Trainer:
             cb.on_train_start(self)
         last_time = time.perf_counter()
         while self.step < train.steps and not self._stop_agreed():
-            logs = self.train_step(*self.sample_batch()) | self.gammas()
+            logs = self.captured_step() if self.captured_step else self.train_step(*self.sample_batch()) | self.gammas()
             self.step += 1
             now = time.perf_counter()
             self._pending.append((self.step, logs, now - last_time))

@@ -89,3 +89,75 @@ def test_resume_on_cuda_gives_the_same_weights_as_straight_training(tiny_spec, m
     for key in a:
         if not key.startswith("rng"):
             torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=lambda m, key=key: f"{key}: {m}\nnon-deterministic kernels: {nondeterministic}")
+
+
+def collect_logs(run: Trainer) -> list[dict]:
+    """Every logged row of ``run``'s fit(), as its callbacks see them."""
+    rows: list[dict] = []
+    flush = run.flush_logs
+
+    def flush_and_keep():
+        flushed = flush()
+        rows.extend(flushed)
+        return flushed
+
+    run.flush_logs = flush_and_keep
+    return rows
+
+
+def test_the_cuda_graph_trains_what_the_eager_loop_trains(tiny_spec, mnist5k, deterministic):
+    """Issue #13: over 200 steps from one seed, the captured step's losses and weights match the eager loop's."""
+    runs = {}
+    for graph in ("false", "true"):
+        run = trainer(tiny_spec(**{"train.steps": "200", "train.log_every": "10", "train.cuda_graph": graph}), mnist5k)
+        rows = collect_logs(run)
+        run.fit()
+        runs[graph] = run, rows
+    (eager, eager_rows), (graphed, graphed_rows) = runs["false"], runs["true"]
+    assert graphed.captured_step.graph is not None and [r["step"] for r in graphed_rows] == list(range(1, 201))
+    for key in ("d_loss", "g_loss", "d_real", "d_fake"):
+        torch.testing.assert_close(torch.tensor([r[key] for r in graphed_rows]), torch.tensor([r[key] for r in eager_rows]), rtol=1e-4, atol=1e-4)
+    for a, b in zip(eager.weights(), graphed.weights()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_the_cuda_graph_replays_without_a_host_sync(tiny_spec, mnist5k):
+    run = trainer(tiny_spec(**{"train.steps": "5", "train.log_every": "1000", "train.cuda_graph": "true"}), mnist5k)
+    run.fit()  # three eager warm-up steps, the capture (torch.cuda.graph synchronises), two replays
+    assert run.captured_step.graph is not None
+    run.spec = run.spec.model_copy(update={"train": run.spec.train.model_copy(update={"steps": 55})})
+    flush = run.flush_logs
+
+    def flush_allowed():
+        torch.cuda.set_sync_debug_mode("default")
+        try:
+            return flush()
+        finally:
+            torch.cuda.set_sync_debug_mode("error")
+
+    run.flush_logs = flush_allowed
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        run.fit()
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert run.step == 55 and all(torch.isfinite(w).all() for w in run.weights())
+
+
+def test_a_cuda_graph_run_resumes_to_the_weights_of_straight_training(tiny_spec, mnist5k, tmp_path, deterministic):
+    """The resumed run warms up eagerly and captures again; its steps are the same kernels the graph replays."""
+    def spec(steps):
+        return tiny_spec(**{"train.steps": str(steps), "train.cuda_graph": "true"})
+
+    straight = trainer(spec(20), mnist5k, run_dir=tmp_path / "a")
+    straight.fit()
+    trainer(spec(10), mnist5k, run_dir=tmp_path / "b").fit()
+    resumed = trainer(spec(20), mnist5k, run_dir=tmp_path / "b")
+    resumed.restore(latest_checkpoint(tmp_path / "b"))
+    resumed.fit()
+    assert resumed.captured_step.graph is not None
+    a, b = (state.state_tensors(t) for t in (straight, resumed))
+    for key in a:
+        if not key.startswith("rng"):
+            torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=lambda m, key=key: f"{key}: {m}")

@@ -166,3 +166,8 @@ def test_validate_refuses_more_classes_than_the_data_has_in_one_line():
     result = run_cli("validate", SPECS / "sagan_cond_mnist.yaml", *overrides)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == ["ganparts: error: model.num_classes: 12, but data source 'mnist-5k' has 10 classes; use at most 10"]
+
+
+def test_cuda_graph_is_refused_off_cuda(tiny_spec):
+    with pytest.raises(SpecError, match="train.cuda_graph: needs a CUDA device, and this run's is cpu"):
+        preflight(tiny_spec(**{"train.cuda_graph": "true"}), registry=default_registry(), device=CPU)
