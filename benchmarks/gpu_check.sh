@@ -11,6 +11,7 @@
 #   nccl.log          an nccl process group under torchrun: all_reduce and one DDP step
 #   gpu_table.log     steps/s and images/s at batch 32/64/256, eager / compile / bf16
 #   gpu_table.json    the same with every round's time
+#   compile_table.log torch.compile's modes (default, reduce-overhead, max-autotune-no-cudagraphs) at batch 64, and .json
 #   many_runs.log     aggregate steps/s of K = 1, 2, 4, 8 trainings at once (what `compare --jobs K` does)
 #   many_runs.json    the same with each run's steps/s
 #   summary.txt       each part's exit status and seconds (also printed)
@@ -44,22 +45,24 @@ part() {
     nvidia-smi 2>&1 || true
 } > "$FOLDER/environment.txt" 2>&1
 
-# Budget (limits, seconds): 120 + 90 + 45 + 130 + 90 = 475 s, under 8 minutes with start-up.
-part pytest 120 "$PYTHON" -m pytest -m cuda -q -rs -p no:cacheprovider --continue-on-collection-errors tests
+# Budget (limits, seconds): 100 + 75 + 35 + 75 + 110 + 70 = 465 s, under 8 minutes with start-up.
+part pytest 100 "$PYTHON" -m pytest -m cuda -q -rs -p no:cacheprovider --continue-on-collection-errors tests
 
 # A one-process torchrun trains as a single process (world size 1 joins no process group):
 # this checks torchrun's launch, `--device cuda`, checkpoints and a resume on the GPU.
 TRAIN=(-m torch.distributed.run --standalone --nproc_per_node 1 -m ganparts train specs/sagan_mnist.yaml
        --out "$FOLDER/torchrun_run" --device cuda --set data.source=mnist-5k
        --set train.sample_every=200 --set train.checkpoint_every=200)
-part torchrun 90 bash -c '"$0" "$@" --set train.steps=400 && "$0" "$@" --set train.steps=600 --resume' "$PYTHON" "${TRAIN[@]}"
+part torchrun 75 bash -c '"$0" "$@" --set train.steps=400 && "$0" "$@" --set train.steps=600 --resume' "$PYTHON" "${TRAIN[@]}"
 # nccl itself: a process group, an all_reduce and one DDP step.
-part nccl 45 "$PYTHON" -m torch.distributed.run --standalone --nproc_per_node 1 -m benchmarks.nccl_smoke
+part nccl 35 "$PYTHON" -m torch.distributed.run --standalone --nproc_per_node 1 -m benchmarks.nccl_smoke
 
-part gpu_table 130 "$PYTHON" -m benchmarks.gpu --device cuda --budget-s 80 --json "$FOLDER/gpu_table.json"
-part many_runs 90 "$PYTHON" -m benchmarks.many_runs --device cuda --jobs 1,2,4,8 --steps 150 --json "$FOLDER/many_runs.json"
+part gpu_table 75 "$PYTHON" -m benchmarks.gpu --device cuda --options eager,bf16,graph,graph+bf16 --budget-s 60 --json "$FOLDER/gpu_table.json"
+# torch.compile's three modes at batch 64 (the target batch), each compiling for tens of seconds.
+part compile_table 110 "$PYTHON" -m benchmarks.gpu --device cuda --batches 64 --options compile,compile-ro,compile-ma --budget-s 90 --json "$FOLDER/compile_table.json"
+part many_runs 70 "$PYTHON" -m benchmarks.many_runs --device cuda --jobs 1,2,4,8 --steps 150 --json "$FOLDER/many_runs.json"
 
 echo "results in $FOLDER" | tee -a "$SUMMARY"
 grep -h "passed\|failed\|skipped\|error" "$FOLDER/pytest.log" | tail -n 3
 grep -h "nccl ok" "$FOLDER/nccl.log"
-cat "$FOLDER/gpu_table.log" "$FOLDER/many_runs.log"
+cat "$FOLDER/gpu_table.log" "$FOLDER/compile_table.log" "$FOLDER/many_runs.log"

@@ -26,7 +26,7 @@ from ganparts.spec.files import load_spec, parse_spec_text, spec_to_data, valida
 from ganparts.training.trainer import Trainer
 
 # Schedule fields a resumed run may change; everything else must match the checkpoint.
-RESUMABLE_CHANGES = {"steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "eval_every", "on_nonfinite", "compile", "cuda_graph", "threads"}
+RESUMABLE_CHANGES = {"steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "eval_every", "on_nonfinite", "compile", "compile_mode", "cuda_graph", "threads"}
 
 
 def add_commands(commands) -> None:

@@ -63,6 +63,9 @@ class TrainSpec(_Strict):
     eval_every: int = Field(0, ge=0, description="FID, KID, IS, precision/recall every N steps into eval.jsonl (0: off)")
     on_nonfinite: Literal["stop", "skip"] = Field("stop", description="a NaN/Inf loss or weight stops the run (stop) or its update is skipped (skip)")
     compile: bool = Field(False, description="torch.compile the networks: slow first steps, faster after (CPU needs a C++ compiler)")
+    compile_mode: Literal["default", "reduce-overhead", "max-autotune-no-cudagraphs"] = Field(
+        "default", description="torch.compile's mode with compile: true (reduce-overhead: CUDA graphs; max-autotune-no-cudagraphs: searches kernels, compiles slowly)",
+    )
     precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="autocast precision of forward passes (fp16: with loss scaling)")
     cuda_graph: bool = Field(
         False, description="CUDA only: after 3 eager steps, replay each training step as one captured CUDA graph (docs/performance.md)",

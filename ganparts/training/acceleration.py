@@ -18,14 +18,14 @@ from torch import nn
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-def maybe_compile(module: nn.Module, enabled: bool) -> nn.Module:
-    """``torch.compile(module)`` when ``enabled``, else ``module`` itself.
+def maybe_compile(module: nn.Module, enabled: bool, mode: str = "default") -> nn.Module:
+    """``torch.compile(module, mode=mode)`` when ``enabled``, else ``module`` itself.
 
     ``dynamic=False``: D sees two batch sizes (reals and fakes together in the D step, fakes
     alone in the G step); each gets a graph specialised to its shape, where dynamo would
     otherwise recompile for the second as a shape-generic graph.
     """
-    return torch.compile(module, dynamic=False) if enabled else module
+    return torch.compile(module, dynamic=False, mode=mode) if enabled else module
 
 
 def autocast(device: torch.device, precision: str, *, cache: bool = True) -> contextlib.AbstractContextManager:

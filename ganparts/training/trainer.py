@@ -115,7 +115,7 @@ class Trainer:
         # "local" ones need no averaging (G under no_grad, D with frozen weights). Both are
         # compiled with train.compile; checkpoints and the EMA use the plain modules.
         train = spec.train
-        compiled = functools.partial(acceleration.maybe_compile, enabled=train.compile)
+        compiled = functools.partial(acceleration.maybe_compile, enabled=train.compile, mode=train.compile_mode)
         self.synced_g, self.synced_d = (compiled(distributed.data_parallel(m, ranks, self.device)) for m in (self.generator, self.discriminator))
         self.local_g, self.local_d = (compiled(self.generator), compiled(self.discriminator)) if ranks.enabled else (self.synced_g, self.synced_d)
         self.scaler_d, self.scaler_g = (acceleration.grad_scaler(self.device, train.precision) for _ in range(2))
