@@ -22,18 +22,11 @@ def trainer(spec, data, **kwargs) -> Trainer:
     return Trainer(spec, data=data, registry=default_registry(), device="cuda", **kwargs)
 
 
-@pytest.mark.parametrize("spec_file, extra", [
-    ("sagan_mnist.yaml", {}),
-    ("sagan_mnist.yaml", {"train.precision": "bf16"}),
-    ("sagan_cond_mnist.yaml", {}),
-    ("sagan_mnist.yaml", {"augment": "[{kind: translation, p: 0.5}, {kind: cutout, p: 0.5}]", "train.ada_target": "0.6", "train.ada_interval": "4"}),
-], ids=["default", "bf16", "conditional", "ada"])
-def test_fifty_steps_without_a_host_sync(spec_file, extra, tiny_spec, mnist5k):
-    """fit() syncs with the host at its log flush only: none of 50 steps between two flushes may."""
-    run = trainer(tiny_spec(spec_file, **{"train.steps": "50", "train.log_every": "1000"}, **extra), mnist5k)
+def fit_without_host_syncs(run: Trainer) -> None:
+    """``run.fit()`` with every host sync an error, except in the log flush: the one sync fit() makes."""
     flush = run.flush_logs
 
-    def flush_allowed():  # the last step's flush reads the logs: the one sync fit() makes
+    def flush_allowed():
         torch.cuda.set_sync_debug_mode("default")
         try:
             return flush()
@@ -47,6 +40,19 @@ def test_fifty_steps_without_a_host_sync(spec_file, extra, tiny_spec, mnist5k):
         run.fit()
     finally:
         torch.cuda.set_sync_debug_mode("default")
+        run.flush_logs = flush
+
+
+@pytest.mark.parametrize("spec_file, extra", [
+    ("sagan_mnist.yaml", {}),
+    ("sagan_mnist.yaml", {"train.precision": "bf16"}),
+    ("sagan_cond_mnist.yaml", {}),
+    ("sagan_mnist.yaml", {"augment": "[{kind: translation, p: 0.5}, {kind: cutout, p: 0.5}]", "train.ada_target": "0.6", "train.ada_interval": "4"}),
+], ids=["default", "bf16", "conditional", "ada"])
+def test_fifty_steps_without_a_host_sync(spec_file, extra, tiny_spec, mnist5k):
+    """fit() syncs with the host at its log flush only: none of 50 steps between two flushes may."""
+    run = trainer(tiny_spec(spec_file, **{"train.steps": "50", "train.log_every": "1000"}, **extra), mnist5k)
+    fit_without_host_syncs(run)
     assert run.step == 50 and all(torch.isfinite(w).all() for w in run.weights())
 
 
@@ -126,22 +132,7 @@ def test_the_cuda_graph_replays_without_a_host_sync(tiny_spec, mnist5k):
     run.fit()  # three eager warm-up steps, the capture (torch.cuda.graph synchronises), two replays
     assert run.captured_step.graph is not None
     run.spec = run.spec.model_copy(update={"train": run.spec.train.model_copy(update={"steps": 55})})
-    flush = run.flush_logs
-
-    def flush_allowed():
-        torch.cuda.set_sync_debug_mode("default")
-        try:
-            return flush()
-        finally:
-            torch.cuda.set_sync_debug_mode("error")
-
-    run.flush_logs = flush_allowed
-    torch.cuda.synchronize()
-    torch.cuda.set_sync_debug_mode("error")
-    try:
-        run.fit()
-    finally:
-        torch.cuda.set_sync_debug_mode("default")
+    fit_without_host_syncs(run)
     assert run.step == 55 and all(torch.isfinite(w).all() for w in run.weights())
 
 
