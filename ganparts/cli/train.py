@@ -25,8 +25,12 @@ from ganparts.spec.experiment import Experiment
 from ganparts.spec.files import load_spec, parse_spec_text, spec_to_data, validate_spec
 from ganparts.training.trainer import Trainer
 
-# Schedule fields a resumed run may change; everything else must match the checkpoint.
-RESUMABLE_CHANGES = {"steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "eval_every", "on_nonfinite", "compile", "compile_mode", "cuda_graph", "threads"}
+# Fields a resumed run may change: the schedule, how the same computation runs, and how the
+# starting weights were set (a checkpoint replaces them); everything else must match the checkpoint.
+RESUMABLE_CHANGES = {
+    "steps", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints", "eval_every", "on_nonfinite",
+    "compile", "compile_mode", "cuda_graph", "threads", "match_data_brightness",
+}
 
 
 def add_commands(commands) -> None:

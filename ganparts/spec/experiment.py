@@ -52,8 +52,8 @@ class TrainSpec(_Strict):
     steps: int = Field(5000, gt=0, description="generator updates in total")
     ema_decay: float = Field(0.999, ge=0, lt=1, description="EMA of generator weights; 0 copies G")
     match_data_brightness: bool = Field(
-        False, description="before training, shift G's last bias so its first images are as bright on average as the data "
-        "(against the early collapse of some seeds; docs/results.md)",
+        True, description="before training, shift G's last bias so its first images are as bright on average as the data "
+        "(against the early collapse of seeds whose G starts bright; docs/results.md)",
     )
     sample_every: int = Field(500, ge=0, description="write a sample grid every N steps (0: only at the end)")
     checkpoint_every: int = Field(500, ge=0, description="write a checkpoint every N steps (0: only at the end)")
