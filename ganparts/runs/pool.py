@@ -33,7 +33,8 @@ def run_in_processes(target: Callable[[Item], None], items: Iterable[Item], *, j
         while pending or running:
             while pending and len(running) < jobs:
                 item = pending.pop(0)
-                process = context.Process(target=_child, args=(target, item, threads), daemon=True)
+                # Not daemonic: a child may start processes of its own (torch.compile's compile workers).
+                process = context.Process(target=_child, args=(target, item, threads))
                 process.start()
                 running[process.sentinel] = (process, item)
             for sentinel in wait(list(running)):
