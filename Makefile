@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Example plugin packages, installed editable beside ganparts so `make test` covers them.
 PLUGINS := plugins/ganparts-extras
-DEMO_STEPS ?= 4000
+DEMO_STEPS ?= 2800
 
 .PHONY: demo test app bench clean
 
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml $(PLUGINS:%=%/pyproject.toml)
 	$(BIN)/python -m pip install -e '.[app,dev]' $(PLUGINS:%=-e %)
 	touch $(STAMP)
 
-## Train the example SAGAN on the embedded 5,000-digit MNIST subset and write pictures (~7.5 min on 2 cores: 4,000 steps at ~9.5 steps/s).
+## Train the example SAGAN on the embedded 5,000-digit MNIST subset and write pictures (2,800 steps; about 9 min on 2 cores, docs/results.md).
 demo: $(STAMP)
 	$(BIN)/ganparts train specs/sagan_mnist.yaml --out runs/demo --resume \
 		--set data.source=mnist-5k --set train.steps=$(DEMO_STEPS) --set train.sample_every=250

@@ -2,7 +2,7 @@
 
 What ``ganparts compare --jobs K`` does with a study: K runs side by side, each its own
 process with 1/K of the CPU cores (a GPU they share). Each training is a real ``ganparts
-train`` process (default SAGAN spec on mnist-5k, batch 32); its speed is the median step time
+train`` process (default SAGAN spec on mnist-5k); its speed is the median step time
 of the second half of its ``metrics.jsonl``, and the aggregate adds the K of them.
 
 ``python -m benchmarks.many_runs [--device cuda] [--jobs 1,2,4,8] [--steps N] [--json PATH]``;
@@ -34,7 +34,7 @@ def run(*, device: str = "cuda", jobs=(1, 2, 4, 8), steps: int = 300) -> dict:
             total = sum(rates)
             rows.append([k, share(k), f"{sorted(rates)[len(rates) // 2]:.1f}", f"{total:.1f}", f"{total / sum(raw[jobs[0]]):.2f}"])
     return {
-        "title": f"8. Many runs at once on {device} (default SAGAN spec, mnist-5k, batch 32, {steps} steps per run; {time.perf_counter() - began:.0f} s)",
+        "title": f"8. Many runs at once on {device} (default SAGAN spec, mnist-5k, {steps} steps per run; {time.perf_counter() - began:.0f} s)",
         "headers": HEADERS,
         "rows": rows,
         "targets": [],

@@ -45,7 +45,7 @@ def test_public_field_paths():
     assert spec.model.generator.attention[0].kind == "sagan" and spec.model.generator.attention[0].resolution == 14
     assert spec.model.generator.spectral_norm and spec.model.discriminator.spectral_norm
     assert spec.loss.kind == "hinge"
-    assert (spec.optim.g_lr, spec.optim.d_lr, tuple(spec.optim.betas), spec.optim.d_steps) == (2e-4, 4e-4, (0.0, 0.9), 1)  # TTUR, tuned (docs/results.md)
+    assert (spec.optim.g_lr, spec.optim.d_lr, tuple(spec.optim.betas), spec.optim.d_steps) == (1.6e-3, 1.6e-3, (0.0, 0.9), 1)  # tuned (docs/results.md)
     assert spec.train.steps > 0 and 0 < spec.train.ema_decay < 1
     assert spec.train.sample_every > 0 and spec.train.checkpoint_every > 0
 
