@@ -101,7 +101,9 @@ def test_resume_with_adaptive_augmentation_is_bit_identical(tiny_spec, mnist5k, 
     (the checkpoint at step 5 falls inside an adjustment interval of 2)."""
 
     def spec(steps):
-        return adaptive(lambda **kw: tiny_spec("dcgan_mnist.yaml", **kw), **{"train.steps": str(steps), "train.ada_ramp": "40"})
+        # The rates the strength's path was checked at: it must end strictly between 0 and 1.
+        rates = {"optim.g_lr": "2e-4", "optim.d_lr": "4e-4"}
+        return adaptive(lambda **kw: tiny_spec("dcgan_mnist.yaml", **kw), **{"train.steps": str(steps), "train.ada_ramp": "40", **rates})
 
     straight = Trainer(spec(10), run_dir=tmp_path / "a", data=mnist5k, registry=default_registry())
     straight.fit()
