@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from dataclasses import dataclass
@@ -77,7 +78,7 @@ def compare(args) -> int:
 
 @dataclass(frozen=True)
 class RunSettings:
-    """What every run of one ``compare`` shares (picklable: a ``--jobs`` child gets a copy)."""
+    """What every run of one ``compare`` shares: ``train_run``'s keyword arguments by name (picklable: a ``--jobs`` child gets a copy)."""
 
     budget_s: float
     eval_every: int
@@ -123,7 +124,7 @@ def _train_in_child(job: tuple[StudyRun, RunSettings]) -> None:
 
 
 def _train_args(settings: RunSettings) -> dict:
-    return {"budget_s": settings.budget_s, "eval_every": settings.eval_every, "n": settings.n, "overrides": settings.overrides, "device": settings.device}
+    return dataclasses.asdict(settings)  # the fields are train_run's keyword arguments
 
 
 def _check(args) -> None:
