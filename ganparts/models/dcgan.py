@@ -9,7 +9,7 @@ D's head the projection head; both then take ``(x, labels)``.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from pydantic import Field
@@ -31,9 +31,14 @@ class DCGANGeneratorSpec(NetworkSpec):
 
     resolutions = (7, 14, 28)
     conditional = True
+    recorded_defaults: ClassVar[dict] = {"stem_bias": True}  # runs recorded before the option had the bias
     kind: Literal["dcgan"] = "dcgan"
     width: int = Field(32, ge=8, le=1024, description="channels at 28×28 (2× at 14×14, 4× at 7×7)")
     norm: Block("norm") = Field(default_factory=BatchNormSpec, description="feature normalisation after each stage")
+    stem_bias: bool = Field(
+        False,
+        description="a bias on the linear stem before its norm (true: how runs from before this option were built)",
+    )
 
 
 class DCGANDiscriminatorSpec(NetworkSpec):
@@ -61,7 +66,11 @@ class DCGANGenerator(LabelledSequential):
             norm_spec, context, stage = spec.norm, {}, nn.Sequential
         norm = lambda c: registry.create("norm", norm_spec, channels=c, **context)  # noqa: E731
         stages = [
-            ("stem", stage(nn.Linear(z_dim, 4 * w * 7 * 7), nn.Unflatten(1, (4 * w, 7, 7)), norm(4 * w), nn.ReLU())),
+            # No bias on the stem, like DCGAN's first layer: a 7×7 bias pattern is not divided
+            # out by the norm after it (BatchNorm2d pools over positions), and with spectral norm
+            # capping the weight it outgrows z's share, so the digits stop depending on z
+            # (within each class, for a conditional G: docs/results.md).
+            ("stem", stage(nn.Linear(z_dim, 4 * w * 7 * 7, bias=spec.stem_bias), nn.Unflatten(1, (4 * w, 7, 7)), norm(4 * w), nn.ReLU())),
             *attention_stages(spec, 7, 4 * w, registry),
             ("up14", stage(nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1), norm(2 * w), nn.ReLU())),
             *attention_stages(spec, 14, 2 * w, registry),

@@ -97,3 +97,11 @@ def test_a_conditional_generator_needs_a_norm_the_class_can_enter_through(tiny_s
     spec = tiny_spec("sagan_cond_mnist.yaml", **{"model.generator.norm": "group"})
     with pytest.raises(ValueError, match="norm 'group' has no class-conditional form"):
         build_generator(spec, registry=default_registry(), image_shape=MNIST_SHAPE)
+
+
+def test_the_stem_has_no_bias_unless_asked(tiny_spec):
+    """A bias on the stem lets a spectrally normalised G stop using z (docs/results.md); earlier runs had one."""
+    keys = build_generator(tiny_spec(), registry=default_registry(), image_shape=MNIST_SHAPE).state_dict()
+    assert "stem.0.bias" not in keys
+    older = tiny_spec(**{"model.generator.stem_bias": "true"})
+    assert "stem.0.bias" in build_generator(older, registry=default_registry(), image_shape=MNIST_SHAPE).state_dict()
