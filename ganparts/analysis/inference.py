@@ -16,7 +16,7 @@ from ganparts.models import build_discriminator, build_generator
 from ganparts.runs import checkpoints as ckpt
 from ganparts.spec import provenance
 from ganparts.spec.experiment import Experiment
-from ganparts.spec.files import load_spec, parse_spec_text
+from ganparts.spec.files import parse_spec_text, validate_spec
 from ganparts.spec.registry import Registry
 
 
@@ -48,7 +48,7 @@ def load_trained(run_or_checkpoint: str | Path, *, registry: Registry, device: t
             raise ckpt.CheckpointError(f"{path}: no checkpoint yet (train it first: ganparts train SPEC --out {path})")
     # Before validating: a block whose plugin is missing is named with what to install.
     provenance.require_recorded(found.state.get("blocks"), registry, where=str(found.path))
-    spec = load_spec(parse_spec_text(found.spec_text, where=str(found.path / ckpt.SPEC)), registry=registry, recorded=True)
+    spec = validate_spec(parse_spec_text(found.spec_text, where=str(found.path / ckpt.SPEC)), registry)
     shape = image_shape(spec.data.source, registry)
     generator = build_generator(spec, registry=registry, image_shape=shape)
     discriminator = build_discriminator(spec, registry=registry, image_shape=shape)

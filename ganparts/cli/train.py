@@ -22,7 +22,7 @@ from ganparts.runs.layout import RunDir
 from ganparts.runs.listing import spec_differences
 from ganparts.spec import provenance
 from ganparts.spec.experiment import Experiment
-from ganparts.spec.files import load_spec, parse_spec_text, spec_to_data
+from ganparts.spec.files import load_spec, parse_spec_text, spec_to_data, validate_spec
 from ganparts.training.trainer import Trainer
 
 # Fields a resumed run may change: the schedule, how the same computation runs, and how the
@@ -71,12 +71,9 @@ def _train(args, ranks: distributed.Ranks, device, held: contextlib.ExitStack) -
     registry = default_registry()
     if found:  # a resumed run whose plugin is missing: say what to install, not which kind is unknown
         provenance.require_recorded(found.state.get("blocks"), registry, where=str(found.path))
-    # The run's own spec.yaml was written by ganparts: it reads as what it trained (spec.recorded).
-    own_spec = run.spec.exists() and Path(args.spec).resolve() == run.spec.resolve()
-    spec = load_spec(args.spec, args.overrides, registry=registry, recorded=own_spec)
+    spec = load_spec(args.spec, args.overrides, registry=registry)
     if found:
-        recorded = parse_spec_text(found.spec_text, where=str(found.path / ckpt.SPEC))
-        _check_same_experiment(spec, load_spec(recorded, registry=registry, recorded=True))
+        _check_same_experiment(spec, validate_spec(parse_spec_text(found.spec_text, where=str(found.path / ckpt.SPEC)), registry))
 
     threads.limit(threads.budget(spec.train.threads, processes=int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
     # Everything that can be known to fail is refused here, before anything is written.

@@ -9,7 +9,7 @@ D's head the projection head; both then take ``(x, labels)``.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import ClassVar, Literal
+from typing import Literal
 
 import torch
 from pydantic import Field
@@ -31,13 +31,12 @@ class DCGANGeneratorSpec(NetworkSpec):
 
     resolutions = (7, 14, 28)
     conditional = True
-    recorded_defaults: ClassVar[dict] = {"stem_bias": True}  # runs recorded before the option had the bias
     kind: Literal["dcgan"] = "dcgan"
     width: int = Field(32, ge=8, le=1024, description="channels at 28×28 (2× at 14×14, 4× at 7×7)")
     norm: Block("norm") = Field(default_factory=BatchNormSpec, description="feature normalisation after each stage")
-    stem_bias: bool = Field(
-        False,
-        description="a bias on the linear stem before its norm (true: how runs from before this option were built)",
+    stem_bias: bool | None = Field(
+        None,
+        description="a bias on the linear stem before its norm; default (null): only in an unconditional G",
     )
 
 
@@ -66,11 +65,7 @@ class DCGANGenerator(LabelledSequential):
             norm_spec, context, stage = spec.norm, {}, nn.Sequential
         norm = lambda c: registry.create("norm", norm_spec, channels=c, **context)  # noqa: E731
         stages = [
-            # No bias on the stem, like DCGAN's first layer: a 7×7 bias pattern is not divided
-            # out by the norm after it (BatchNorm2d pools over positions), and with spectral norm
-            # capping the weight it outgrows z's share, so the digits stop depending on z
-            # (within each class, for a conditional G: docs/results.md).
-            ("stem", stage(nn.Linear(z_dim, 4 * w * 7 * 7, bias=spec.stem_bias), nn.Unflatten(1, (4 * w, 7, 7)), norm(4 * w), nn.ReLU())),
+            ("stem", stage(nn.Linear(z_dim, 4 * w * 7 * 7, bias=_stem_bias(spec, num_classes)), nn.Unflatten(1, (4 * w, 7, 7)), norm(4 * w), nn.ReLU())),
             *attention_stages(spec, 7, 4 * w, registry),
             ("up14", stage(nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1), norm(2 * w), nn.ReLU())),
             *attention_stages(spec, 14, 2 * w, registry),
@@ -86,6 +81,15 @@ class DCGANGenerator(LabelledSequential):
         assert z.dim() == 2 and z.shape[1] == self.z_dim, f"expected z of shape (batch, {self.z_dim}), got {tuple(z.shape)}"
         check_labels(self.num_classes, z.shape[0], labels)
         return super().forward(z, labels)
+
+
+def _stem_bias(spec: DCGANGeneratorSpec, num_classes: int) -> bool:
+    """A conditional G's stem has no bias, like DCGAN's first layer. With spectral norm capping
+    the stem's weight, its 7×7 bias pattern (which BatchNorm2d, pooling over positions, does
+    not divide out) outgrew z's share, and with the class biases of the norms after it G drew
+    one image per class, whatever z. An unconditional G keeps it: without, its FID was worse
+    (both in docs/results.md)."""
+    return spec.stem_bias if spec.stem_bias is not None else not num_classes
 
 
 class DCGANDiscriminator(LabelledSequential):

@@ -17,7 +17,6 @@ from pydantic import BaseModel
 from ganparts.errors import SpecError
 from ganparts.spec.experiment import Experiment
 from ganparts.spec.overrides import apply_overrides
-from ganparts.spec.recorded import with_recorded_defaults
 from ganparts.spec.registry import Registry
 from ganparts.spec.safe_yaml import safe_load_yaml
 from ganparts.spec.validation import validate_spec
@@ -80,17 +79,10 @@ def parse_spec_text(text: str, *, where: str = "spec", json_only: bool = False) 
     return data
 
 
-def load_spec(
-    source: str | Path | dict[str, Any], overrides: Iterable[str] = (), *, registry: Registry, recorded: bool = False
-) -> Experiment:
-    """Read (from a path or plain data), override and validate a spec.
-
-    ``recorded``: ganparts wrote it (a run's spec.yaml, a checkpoint's); a field it lacks then
-    takes the value that rebuilds what was trained (see :mod:`~ganparts.spec.recorded`).
-    """
+def load_spec(source: str | Path | dict[str, Any], overrides: Iterable[str] = (), *, registry: Registry) -> Experiment:
+    """Read (from a path or plain data), override and validate a spec."""
     data = source if isinstance(source, dict) else read_spec_data(source)
-    spec = validate_spec(apply_overrides(data, overrides), registry)
-    return with_recorded_defaults(spec) if recorded else spec
+    return validate_spec(apply_overrides(data, overrides), registry)
 
 
 def spec_to_data(spec: BaseModel) -> dict[str, Any]:
