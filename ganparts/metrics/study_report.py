@@ -25,6 +25,17 @@ METRICS = {  # key → (column title, decimals, scale)
     "precision": ("precision ↑", 3, 1.0),
     "recall": ("recall ↑", 3, 1.0),
 }
+# And for class-conditional runs: does G draw the class asked for, and each class's FID.
+CLASS_METRICS = {
+    "class_accuracy": ("class accuracy ↑", 3, 1.0),
+    "class_fid": ("class FID ↓", 2, 1.0),
+}
+
+
+def _columns(results: Sequence[dict[str, Any]]) -> dict[str, tuple[str, int, float]]:
+    """The metrics a study reports: :data:`METRICS`, and :data:`CLASS_METRICS` when every run has them."""
+    conditional = all(k in row for r in results for row in r["evaluations"] for k in CLASS_METRICS)
+    return METRICS | (CLASS_METRICS if conditional else {})
 
 
 NO_COMMON_STEP = "no common step"
@@ -66,16 +77,19 @@ def summarise(runs: Sequence[StudyRun]) -> dict[str, Any]:
     for run in runs:
         results.setdefault(run.variant, []).append(run.result())
     variants, baseline = list(results), next(iter(results))
-    step = common_step([r for rs in results.values() for r in rs])
-    summary: dict[str, Any] = {"baseline": baseline, "equal_step": step, "compared": _compared(step), "variants": {}, "tests": {}}
+    every = [r for rs in results.values() for r in rs]
+    step, metrics = common_step(every), _columns(every)
+    summary: dict[str, Any] = {
+        "baseline": baseline, "equal_step": step, "compared": _compared(step), "metrics": list(metrics), "variants": {}, "tests": {},
+    }
     for variant, rs in results.items():
         summary["variants"][variant] = {
             "seeds": [r["seed"] for r in rs],
             "steps": _mean_std([r["steps"] for r in rs]),
             "train_s": _mean_std([r["train_s"] for r in rs]),
             "median_step_s": _mean_std([r["median_step_s"] for r in rs]),
-            "equal_time": {k: _mean_std([r["evaluations"][-1][k] for r in rs]) for k in METRICS},
-            "equal_steps": None if step is None else {k: _mean_std([_row_at(r, step)[k] for r in rs]) for k in METRICS},
+            "equal_time": {k: _mean_std([r["evaluations"][-1][k] for r in rs]) for k in metrics},
+            "equal_steps": None if step is None else {k: _mean_std([_row_at(r, step)[k] for r in rs]) for k in metrics},
             "collapsed_seeds": [r["seed"] for r, c in zip(rs, collapsed_in_group([r["evaluations"][-1] for r in rs])) if c],
         }
     base = summary["variants"][baseline]
@@ -84,7 +98,7 @@ def summarise(runs: Sequence[StudyRun]) -> dict[str, Any]:
         entry["step_time_ratio"] = entry["median_step_s"]["mean"] / base["median_step_s"]["mean"]
         summary["tests"][variant] = {
             when: None if entry[when] is None else {
-                k: _welch(entry[when][k]["values"], base[when][k]["values"], ttest_ind) for k in METRICS
+                k: _welch(entry[when][k]["values"], base[when][k]["values"], ttest_ind) for k in metrics
             }
             for when in ("equal_time", "equal_steps")
         }
@@ -107,11 +121,12 @@ def _cell(stats: dict[str, Any], decimals: int, scale: float = 1.0) -> str:
 
 def markdown(summary: dict[str, Any], budget_minutes: float) -> str:
     """The tables of ``summary`` as Markdown."""
-    titles = [title for title, _, _ in METRICS.values()]
+    columns = {k: (METRICS | CLASS_METRICS)[k] for k in summary.get("metrics", METRICS)}
+    titles = [title for title, _, _ in columns.values()]
     lines = [f"### Equal time: {budget_minutes:g} minutes of training each (mean ± std over seeds)", ""]
-    lines += ["| model | steps | s/step | " + " | ".join(titles) + " | collapsed |", "|---" * (4 + len(METRICS)) + "|"]
+    lines += ["| model | steps | s/step | " + " | ".join(titles) + " | collapsed |", "|---" * (4 + len(columns)) + "|"]
     for variant, v in summary["variants"].items():
-        cells = [_cell(v["equal_time"][k], d, s) for k, (_, d, s) in METRICS.items()]
+        cells = [_cell(v["equal_time"][k], d, s) for k, (_, d, s) in columns.items()]
         collapsed = f"{len(v['collapsed_seeds'])} of {len(v['seeds'])}"
         lines.append(f"| {variant} | {_cell(v['steps'], 0)} | {_cell(v['median_step_s'], 3)} | " + " | ".join(cells) + f" | {collapsed} |")
     if summary["equal_step"] is None:
@@ -120,9 +135,9 @@ def markdown(summary: dict[str, Any], budget_minutes: float) -> str:
                   "a longer budget or a smaller --eval-every gives them one."]
     else:
         lines += ["", f"### Equal steps: step {summary['equal_step']} (mean ± std over seeds)", ""]
-        lines += ["| model | " + " | ".join(titles) + " |", "|---" * (1 + len(METRICS)) + "|"]
+        lines += ["| model | " + " | ".join(titles) + " |", "|---" * (1 + len(columns)) + "|"]
         for variant, v in summary["variants"].items():
-            lines.append(f"| {variant} | " + " | ".join(_cell(v["equal_steps"][k], d, s) for k, (_, d, s) in METRICS.items()) + " |")
+            lines.append(f"| {variant} | " + " | ".join(_cell(v["equal_steps"][k], d, s) for k, (_, d, s) in columns.items()) + " |")
     lines += ["", "FID of each seed at equal time: " + "; ".join(
         f"{variant} " + ", ".join(f"{fid:.1f}" for fid in v["equal_time"]["fid"]["values"]) for variant, v in summary["variants"].items()
     ) + "."]
@@ -132,13 +147,13 @@ def markdown(summary: dict[str, Any], budget_minutes: float) -> str:
     lines += ["", f"Floor (held-out real digits vs training digits, n={floor['n']}): FID {floor['fid']:.2f}, "
               f"KID {floor['kid_mean']:.2f}, IS {floor['is_mean']:.2f}, precision {floor['precision']:.3f}, recall {floor['recall']:.3f}."]
     lines += ["", f"### Against the baseline ({summary['baseline']}): Welch's t-test over seeds", ""]
-    lines += ["| model | step time vs baseline | when | " + " | ".join(f"{t} Δ (p)" for t in titles) + " |", "|---" * (3 + len(METRICS)) + "|"]
+    lines += ["| model | step time vs baseline | when | " + " | ".join(f"{t} Δ (p)" for t in titles) + " |", "|---" * (3 + len(columns)) + "|"]
     for variant, tests in summary["tests"].items():
         ratio = summary["variants"][variant]["step_time_ratio"]
         for when, label in (("equal_time", "equal time"), ("equal_steps", "equal steps")):
             if tests[when] is None:
                 continue
-            cells = [f"{tests[when][k]['difference'] * s:+.{d}f} ({_p(tests[when][k]['p'])})" for k, (_, d, s) in METRICS.items()]
+            cells = [f"{tests[when][k]['difference'] * s:+.{d}f} ({_p(tests[when][k]['p'])})" for k, (_, d, s) in columns.items()]
             lines.append(f"| {variant} | ×{ratio:.2f} | {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

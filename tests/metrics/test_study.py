@@ -107,9 +107,10 @@ def made_up(variant, seed, step):
     return {"fid": base, "kid_mean": base / 10, "is_mean": 10 - base / 100, "precision": 1 / base, "recall": 2 / base}
 
 
-def finish(run, steps):
-    """Leave ``run`` as train_run does, evaluated at ``steps`` (the last is where its budget ended)."""
-    rows = [{"step": step, "train_s": 0.6 * step / steps[-1], "eval_s": 0.1, "n": 50, **made_up(run.variant, run.seed, step)} for step in steps]
+def finish(run, steps, **extra):
+    """Leave ``run`` as train_run does, evaluated at ``steps`` (the last is where its budget ended);
+    ``extra``: more metrics in every evaluation."""
+    rows = [{"step": step, "train_s": 0.6 * step / steps[-1], "eval_s": 0.1, "n": 50, **made_up(run.variant, run.seed, step), **extra} for step in steps]
     (run.path / "samples").mkdir(parents=True)
     matplotlib.image.imsave(run.path / "samples" / "final.png", np.zeros((8, 8)))
     run.result_path.write_text(json.dumps({
@@ -170,6 +171,22 @@ def test_the_report_marks_collapsed_runs(tmp_path, capsys):
     report = (tmp_path / "report.md").read_text()
     assert "| sagan_mnist | " in report and " | 1 of 3 |" in report and " | 0 of 3 |" in report
     assert "Collapsed runs (IS < 3, or FID > 5× the median of their model's seeds): sagan_mnist seed 2." in report
+
+
+def test_a_conditional_study_reports_whether_g_draws_the_class_asked_for(tmp_path, capsys):
+    runs = plan(SPEC_FILES, 2, tmp_path)
+    for run in runs:
+        finish(run, [250, 500], class_accuracy=0.9 + run.seed / 100, class_fid=40.0 + run.seed)
+    assert compare(tmp_path) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["metrics"][-2:] == ["class_accuracy", "class_fid"]
+    assert summary["variants"]["dcgan_mnist"]["equal_time"]["class_accuracy"]["values"] == [0.90, 0.91]
+    report = (tmp_path / "report.md").read_text()
+    assert "| class accuracy ↑ | class FID ↓ |" in report and "0.905 ± 0.007" in report
+
+
+def test_an_unconditional_study_has_no_class_columns(study):
+    assert "class" not in " ".join(json.loads((study / "summary.json").read_text())["metrics"])
 
 
 @pytest.mark.parametrize(
