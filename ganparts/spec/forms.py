@@ -23,6 +23,7 @@ from ganparts.spec.registry import Registry
 #   toggle      bool                 integer / number   int / float, with inclusive bounds
 #   text        str                  optional_text      str | None (empty means None)
 #   choice      one of ``choices``   number_pair        a 2-tuple of floats (Adam's betas)
+#               (a Literal's values; None, True, False for bool | None)
 #   block       one registered block of ``block_kind``, then that block's own fields
 #   block_list  any number of them   section            a nested model (``model`` holds it)
 Widget = Literal["toggle", "integer", "number", "text", "optional_text", "choice", "number_pair", "block", "block_list", "section"]
@@ -100,6 +101,8 @@ def _describe(name: str, info: FieldInfo, choices: tuple[Any, ...] | None) -> Fo
         return FormField(widget="number_pair", low=low, high=high, **common)
     if annotation is bool:
         return FormField(widget="toggle", **common)
+    if set(args) == {bool, type(None)}:  # a switch whose null means "the family decides"
+        return FormField(widget="choice", choices=(None, True, False), **common)
     if annotation in (int, float):
         low, high = _bounds(metadata, annotation)
         return FormField(widget="integer" if annotation is int else "number", low=low, high=high, **common)
