@@ -121,7 +121,7 @@ def _cell(stats: dict[str, Any], decimals: int, scale: float = 1.0) -> str:
 
 def markdown(summary: dict[str, Any], budget_minutes: float) -> str:
     """The tables of ``summary`` as Markdown."""
-    columns = {k: (METRICS | CLASS_METRICS)[k] for k in summary.get("metrics", METRICS)}
+    columns = {k: (METRICS | CLASS_METRICS)[k] for k in summary["metrics"]}
     titles = [title for title, _, _ in columns.values()]
     lines = [f"### Equal time: {budget_minutes:g} minutes of training each (mean ± std over seeds)", ""]
     lines += ["| model | steps | s/step | " + " | ".join(titles) + " | collapsed |", "|---" * (4 + len(columns)) + "|"]
