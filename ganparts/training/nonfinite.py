@@ -3,8 +3,8 @@
 ``train.on_nonfinite: stop`` (the default) adds no host sync to a training step: the
 losses reach the host anyway at each log flush, and that is where a NaN or Inf is found
 (and, since every checkpoint flushes the log first, before any checkpoint could hold
-it); the weights are checked once per checkpoint. The run stops with the first bad step
-named, and the last good checkpoint is left as it was.
+it); every tensor a checkpoint would hold is checked before it is written. The run stops
+with the first bad step named, and the last good checkpoint is left as it was.
 
 ``train.on_nonfinite: skip`` must decide before each optimiser update whether to apply
 it, so it costs one host sync per update: an update whose loss or gradients are not
@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from torch import nn
 
 from ganparts.runs import checkpoints as ckpt
 from ganparts.errors import UserError
@@ -30,6 +29,11 @@ from ganparts.errors import UserError
 # the weights or the data are broken, and going on would only burn time.
 MAX_SKIPPED_IN_A_ROW = 50
 NOT_A_METRIC = ("step", "step_time", "skipped")
+# A checkpoint's key prefixes (ganparts.training.state), as an error names them.
+CHECKPOINT_PARTS = {
+    "generator": "generator's weights", "generator_ema": "EMA generator's weights", "discriminator": "discriminator's weights",
+    "optim_g": "generator optimiser's moments", "optim_d": "discriminator optimiser's moments",
+}
 
 
 class NonFiniteError(UserError):
@@ -84,18 +88,17 @@ class NonFiniteGuard:
             if bad:
                 raise self.error(row["step"], f"{bad[0]} is {row[bad[0]]}")
 
-    def check_weights(self, modules: dict[str, nn.Module], step: int) -> None:
-        """Raise :class:`NonFiniteError` if any weight or buffer of ``modules`` is NaN or Inf (one host sync)."""
-        owners, flags = [], []
-        for name, module in modules.items():
-            for tensor in module.state_dict().values():
-                if tensor.is_floating_point():
-                    owners.append(name)
-                    flags.append(tensor.isfinite().all())
-        broken = {owner for owner, finite in zip(owners, torch.stack(flags).tolist()) if not finite}
-        bad = [name for name in modules if name in broken]
-        if bad:
-            raise self.error(step, f"the weights of the {' and the '.join(bad)} are not finite")
+    def check_checkpoint(self, tensors: dict[str, torch.Tensor], step: int) -> None:
+        """Raise :class:`NonFiniteError` if a floating tensor of a checkpoint about to be written
+        (weights, buffers, optimiser moments: ``training.state``'s keys) is NaN or Inf. Adam's
+        second moment can overflow while the weights are still finite, so the weights alone do not say."""
+        floating = {key: t for key, t in tensors.items() if t.is_floating_point()}
+        # .cpu(): the tensors may sit on different devices (Adam's step count on the host); the
+        # checkpoint copies them all to the host next anyway.
+        finite = torch.stack([t.isfinite().all().cpu() for t in floating.values()]).tolist()
+        broken = dict.fromkeys(key.split(".")[0] for key, ok in zip(floating, finite) if not ok)
+        if broken:
+            raise self.error(step, " and ".join(f"the {CHECKPOINT_PARTS.get(part, part)}" for part in broken) + " are not finite")
 
     def error(self, step: int, what: str, *, skipping: bool = False) -> NonFiniteError:
         found = ckpt.list_checkpoints(self.run_dir) if self.run_dir else []

@@ -291,8 +291,8 @@ class Trainer:
     def save(self) -> Path | None:
         """Write a checkpoint (on rank 0; under DDP every rank must call this). Returns its path on rank 0."""
         self.flush_logs()
-        self.guard.check_weights({"generator": self.generator, "EMA generator": self.ema.shadow, "discriminator": self.discriminator}, self.step)
         tensors, json_state = state.checkpoint_state(self)
+        self.guard.check_checkpoint(tensors, self.step)
         if not self.ranks.is_main:
             return None
         path = ckpt.save_checkpoint(self.run.path, self.step, tensors, json_state, state.spec_text(self))

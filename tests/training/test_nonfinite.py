@@ -38,13 +38,23 @@ def test_stop_mode_names_the_step_and_writes_no_checkpoint_after_it(tiny_spec, m
     assert [r["step"] for r in RunDir(tmp_path).read_metrics()][-1] == 9  # the bad row is logged, for the record
 
 
-def test_non_finite_weights_are_never_checkpointed(tiny_spec, mnist5k, tmp_path):
+def first_adam_moment(optimizer):
+    return next(iter(optimizer.state.values()))["exp_avg_sq"]
+
+
+@pytest.mark.parametrize("corrupt, named", [
+    (lambda trainer: next(trainer.discriminator.parameters()), "the discriminator's weights"),
+    # Adam's second moment overflows first at a huge learning rate, while the weights are still finite.
+    (lambda trainer: first_adam_moment(trainer.opt_g), "the generator optimiser's moments"),
+])
+def test_non_finite_tensors_are_never_checkpointed(tiny_spec, mnist5k, tmp_path, corrupt, named):
     trainer = trainer_for(tiny_spec, mnist5k, tmp_path)
+    trainer.train_step(trainer.sample_real())  # Adam moments exist from here on
     trainer.save()
     with torch.no_grad():
-        next(trainer.discriminator.parameters()).view(-1)[0] = float("inf")
+        corrupt(trainer).view(-1)[0] = float("inf")
     trainer.step = 5
-    with pytest.raises(NonFiniteError, match="step 5: the weights of the discriminator are not finite"):
+    with pytest.raises(NonFiniteError, match=f"step 5: {named} are not finite"):
         trainer.save()
     assert [p.name for p in list_checkpoints(tmp_path)] == ["step_00000000"]
 
@@ -82,6 +92,8 @@ def test_stop_mode_adds_no_skipped_column(tiny_spec, mnist5k):
 
 def test_cli_divergence_exits_2_keeping_good_checkpoints(tmp_path):
     run = tmp_path / "r"
+    # Without the brightness shift this rate keeps a few good checkpoints first; with it, G's Adam
+    # moments overflow at step 1, and the run stops before any checkpoint (the unit test above).
     sets = tiny_overrides(**{"optim.d_lr": "1e10", "optim.g_lr": "1e10", "train.steps": "40", "train.checkpoint_every": "1", "train.log_every": "4", "train.match_data_brightness": "false"})
     result = run_cli("train", SPECS / "sagan_mnist.yaml", "--out", run, "--no-progress", *[a for s in sets for a in ("--set", s)])
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
