@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 from ganparts.cli import add_spec_options, resolve_device
 from ganparts.errors import UserError
-from ganparts.metrics.collapse import looks_collapsed
+from ganparts.metrics.collapse import looks_collapsed, lost_classes
 from ganparts.plugins import default_registry
 from ganparts.runs import pool, threads
 from ganparts.spec.files import load_spec
@@ -63,6 +63,8 @@ def compare(args) -> int:
         result = run.result()
         final = result["evaluations"][-1]
         status = " (collapsed: IS < 3)" if looks_collapsed(final) else ""
+        if lost := lost_classes(final):
+            status += f" (lost class {', '.join(map(str, lost))})"
         print(f"ganparts: {run.variant} seed {run.seed}: {result['steps']} steps, FID {final['fid']:.2f}, IS {final['is_mean']:.2f}{status} → {run.path}")
     remaining = sum(not run.done for run in runs)
     if remaining:

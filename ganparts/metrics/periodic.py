@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ganparts.training.callbacks import Callback
-from ganparts.metrics.collapse import IS_BELOW, looks_collapsed
+from ganparts.metrics.collapse import FID_ABOVE_MEDIAN, IS_BELOW, looks_collapsed, lost_classes
 from ganparts.metrics.evaluate import DEFAULT_FEATURE, RealReference, evaluate_generator, load_extractor, real_reference
 
 if TYPE_CHECKING:
@@ -77,11 +77,7 @@ class PeriodicEval(Callback):
         if trainer.run:
             trainer.run.append_evaluations([row])
         log.info("step %d (%.0f s of training): FID %.2f, IS %.2f", trainer.step, train_s, metrics["fid"], metrics["is_mean"])
-        if looks_collapsed(metrics):
-            log.warning(
-                "step %d: IS %.2f < %g, the generator looks collapsed (it draws one or a few digits); see docs/results.md, "
-                "'The collapse'", trainer.step, metrics["is_mean"], IS_BELOW,
-            )
+        warn_if_collapsed(trainer.step, metrics)
         return row
 
 
@@ -114,3 +110,17 @@ def _resumed_train_seconds(trainer: Trainer, eval_rows: list[dict[str, Any]]) ->
         return 0.0
     step_times = sum(row.get("step_time", 0.0) for row in trainer.run.read_metrics() if row["step"] <= trainer.step)
     return step_times - sum(row["eval_s"] for row in eval_rows if row["step"] < trainer.step)
+
+
+def warn_if_collapsed(step: int, metrics: dict[str, Any]) -> None:
+    """Warn when an evaluation looks collapsed (IS too low) and for each class it lost."""
+    if looks_collapsed(metrics):
+        log.warning(
+            "step %d: IS %.2f < %g, the generator looks collapsed (it draws one or a few digits); see docs/results.md, "
+            "'The collapse'", step, metrics["is_mean"], IS_BELOW,
+        )
+    for c in lost_classes(metrics):
+        log.warning(
+            "step %d: class %d looks lost (its FID %.0f is over %g× the median class FID): the generator draws no "
+            "clean %d; see docs/results.md, 'A lost class'", step, c, metrics["class_fids"][c], FID_ABOVE_MEDIAN, c,
+        )

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ganparts.metrics.collapse import collapsed_in_group
+from ganparts.metrics.collapse import collapsed_in_group, lost_classes
 from ganparts.metrics.study import StudyRun
 from ganparts.runs.atomic import atomic_path, atomic_write
 
@@ -91,6 +91,7 @@ def summarise(runs: Sequence[StudyRun]) -> dict[str, Any]:
             "equal_time": {k: _mean_std([r["evaluations"][-1][k] for r in rs]) for k in metrics},
             "equal_steps": None if step is None else {k: _mean_std([_row_at(r, step)[k] for r in rs]) for k in metrics},
             "collapsed_seeds": [r["seed"] for r, c in zip(rs, collapsed_in_group([r["evaluations"][-1] for r in rs])) if c],
+            "lost_classes": {str(r["seed"]): lost for r in rs if (lost := lost_classes(r["evaluations"][-1]))},
         }
     base = summary["variants"][baseline]
     for variant in variants[1:]:
@@ -143,6 +144,10 @@ def markdown(summary: dict[str, Any], budget_minutes: float) -> str:
     ) + "."]
     collapsed = [f"{variant} seed {seed}" for variant, v in summary["variants"].items() for seed in v["collapsed_seeds"]]
     lines += ["", "Collapsed runs (IS < 3, or FID > 5× the median of their model's seeds): " + (", ".join(collapsed) or "none") + "."]
+    if "class_fid" in summary["metrics"]:
+        lost = [f"{variant} seed {seed} (class {', '.join(map(str, classes))})"
+                for variant, v in summary["variants"].items() for seed, classes in v["lost_classes"].items()]
+        lines += ["", "Runs that lost a class (its FID > 5× the median over the classes): " + (", ".join(lost) or "none") + "."]
     floor = summary["held_out_floor"]
     lines += ["", f"Floor (held-out real digits vs training digits, n={floor['n']}): FID {floor['fid']:.2f}, "
               f"KID {floor['kid_mean']:.2f}, IS {floor['is_mean']:.2f}, precision {floor['precision']:.3f}, recall {floor['recall']:.3f}."]

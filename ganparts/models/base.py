@@ -43,6 +43,27 @@ class NetworkSpec(BaseModel):
         return blocks
 
 
+# A conditional G's default (blocks/output.py): with plain tanh, 4 of 15 conditional runs of the
+# study lost a class (docs/results.md, "A lost class").
+CONDITIONAL_SLOPE_FLOOR = 0.05
+
+
+class GeneratorSpec(NetworkSpec):
+    """Base of generator family specs: adds how G's output ``tanh`` passes gradients back."""
+
+    output_slope_floor: float | None = Field(
+        None, ge=0, le=1,
+        description="least slope G's output tanh passes back (its forward is unchanged), so an image pushed to blank "
+        "can return; default (null): 0.05 in a conditional G (against a lost class), 0 otherwise",
+    )
+
+    def slope_floor(self, num_classes: int) -> float:
+        """The floor to build with: the field, or its default for a G of ``num_classes`` classes."""
+        if self.output_slope_floor is not None:
+            return self.output_slope_floor
+        return CONDITIONAL_SLOPE_FLOOR if num_classes else 0.0
+
+
 def attention_stages(spec: NetworkSpec, resolution: int, channels: int, registry: Registry) -> Iterator[tuple[str, nn.Module]]:
     """The ``(name, block)`` stages of ``spec.attention`` that sit at ``resolution``, in spec order.
 

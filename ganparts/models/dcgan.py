@@ -18,15 +18,16 @@ from torch import nn
 from ganparts.spec.markers import Block
 from ganparts.blocks.conditional import LabelledSequential, check_labels
 from ganparts.blocks.norm import BatchNormSpec, NoNormSpec, conditional_norm, maybe_spectral_norm
+from ganparts.blocks.output import image_output
 from ganparts.blocks.projection import ProjectionHead
 from ganparts.hookspecs import hookimpl
-from ganparts.models.base import NetworkSpec, attention_stages
+from ganparts.models.base import GeneratorSpec, NetworkSpec, attention_stages
 from ganparts.spec.registry import Registry
 
 IMAGE_SIDE = 28
 
 
-class DCGANGeneratorSpec(NetworkSpec):
+class DCGANGeneratorSpec(GeneratorSpec):
     """DCGAN generator for 28×28 images: linear stem at 7×7, two transposed-conv upsamplings."""
 
     resolutions = (7, 14, 28)
@@ -71,7 +72,7 @@ class DCGANGenerator(LabelledSequential):
             *attention_stages(spec, 14, 2 * w, registry),
             ("up28", stage(nn.ConvTranspose2d(2 * w, w, 4, 2, 1), norm(w), nn.ReLU())),
             *attention_stages(spec, 28, w, registry),
-            ("to_image", nn.Sequential(nn.Conv2d(w, channels, 3, padding=1), nn.Tanh())),
+            ("to_image", nn.Sequential(nn.Conv2d(w, channels, 3, padding=1), image_output(spec.slope_floor(num_classes)))),
         ]
         super().__init__(OrderedDict(stages))
         self.z_dim, self.num_classes = z_dim, num_classes

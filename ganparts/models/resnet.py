@@ -32,9 +32,10 @@ from torch.nn import functional as F
 
 from ganparts.blocks.conditional import ClassConditional, LabelledSequential, call, check_labels
 from ganparts.blocks.norm import BatchNormSpec, NoNormSpec, conditional_norm, maybe_spectral_norm
+from ganparts.blocks.output import image_output
 from ganparts.blocks.projection import ProjectionHead
 from ganparts.hookspecs import hookimpl
-from ganparts.models.base import NetworkSpec, attention_stages
+from ganparts.models.base import GeneratorSpec, NetworkSpec, attention_stages
 from ganparts.spec.markers import Block
 from ganparts.spec.registry import Registry
 
@@ -42,7 +43,7 @@ IMAGE_SIDE = 28
 Norm = Callable[[int], nn.Module]  # channels → a norm layer
 
 
-class ResNetGeneratorSpec(NetworkSpec):
+class ResNetGeneratorSpec(GeneratorSpec):
     """SNGAN-style ResNet generator for 28×28 images: linear stem at 7×7, two upsampling residual blocks."""
 
     resolutions = (7, 14, 28)
@@ -162,7 +163,7 @@ class ResNetGenerator(LabelledSequential):
             *attention_stages(spec, 14, 2 * w, registry),
             ("up28", UpBlock(2 * w, w, norm=norm)),
             *attention_stages(spec, 28, w, registry),
-            ("to_image", stage(norm(w), nn.ReLU(), _conv(w, image_shape[0], gain=1.0), nn.Tanh())),
+            ("to_image", stage(norm(w), nn.ReLU(), _conv(w, image_shape[0], gain=1.0), image_output(spec.slope_floor(num_classes)))),
         ]
         super().__init__(OrderedDict(stages))
         self.z_dim, self.num_classes = z_dim, num_classes

@@ -143,15 +143,15 @@ class Trainer:
     def noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.spec.model.z_dim, device=self.device)
 
-    def fake_labels(self, n: int) -> torch.Tensor | None:
-        """Classes for ``n`` fakes, uniform over ``model.num_classes`` (None when unconditional)."""
-        return torch.randint(self.num_classes, (n,), device=self.device) if self.num_classes else None
-
     def train_step(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """``d_steps`` discriminator updates (one chunk of ``real`` each), then one generator update.
 
         ``labels``: the classes of ``real``, given exactly when the model is class-conditional
-        (``trainer.train_step(*trainer.sample_batch())`` fits both); fakes get uniform classes.
+        (``trainer.train_step(*trainer.sample_batch())`` fits both). Fakes are drawn for the
+        classes of the reals they are scored beside: each class D sees real in a step it also sees
+        fake, and a penalty's interpolates join two images of one class. With classes drawn
+        apart, a class could go a step with reals and no fakes, and a conditional G lost a class
+        more often (docs/results.md, "A lost class").
         Returns detached scalar tensors (no host sync): ``d_loss``, ``g_loss``, ``d_real``, ``d_fake``.
         """
         logs = self.updates(real, labels)
@@ -167,12 +167,11 @@ class Trainer:
         label_chunks = labels.chunk(self.spec.optim.d_steps) if labels is not None else (None,) * len(chunks)
         self.discriminator.requires_grad_(True)
         for chunk, chunk_labels in zip(chunks, label_chunks):
-            fake_labels = self.fake_labels(chunk.shape[0])
             with torch.no_grad(), self._autocast():
-                fake = self.augment(call(self.local_g, self.noise(chunk.shape[0]), fake_labels))
+                fake = self.augment(call(self.local_g, self.noise(chunk.shape[0]), chunk_labels))
             chunk = self.augment(chunk)  # D sees reals and fakes through the same augmentations (DiffAugment)
             with self._autocast():
-                real_logits, fake_logits = score(self.synced_d, chunk, fake, real_labels=chunk_labels, fake_labels=fake_labels, joint=self.joint_d)
+                real_logits, fake_logits = score(self.synced_d, chunk, fake, real_labels=chunk_labels, fake_labels=chunk_labels, joint=self.joint_d)
             self.augment.observe(real_logits)
             d_loss = loss.d_loss(real_logits.float(), fake_logits.float())
             for penalty in self.penalties:  # eager and float32: double backward does not go through torch.compile
@@ -183,11 +182,10 @@ class Trainer:
         self.discriminator.requires_grad_(False)  # the G step needs gradients through D, not for D's weights
         # Losses that compare with real logits (relativistic ones) read the last D batch.
         last_real, last_labels = chunks[-1], label_chunks[-1]
-        fake_labels = self.fake_labels(last_real.shape[0])
         with self._autocast():
             # Augmented here too, differentiably, so that G is scored by the D that was trained.
-            fake = self.augment(call(self.synced_g, self.noise(last_real.shape[0]), fake_labels))
-            fake_logits = call(self.local_d, fake, fake_labels)
+            fake = self.augment(call(self.synced_g, self.noise(last_real.shape[0]), last_labels))
+            fake_logits = call(self.local_d, fake, last_labels)
             real_for_g = call(self.local_d, self.augment(last_real), last_labels).float() if loss.g_needs_real_logits else None
         g_loss = loss.g_loss(fake_logits.float(), real_for_g)
         self._update(self.opt_g, self.scaler_g, g_loss)

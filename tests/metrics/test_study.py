@@ -175,14 +175,19 @@ def test_the_report_marks_collapsed_runs(tmp_path, capsys):
 
 def test_a_conditional_study_reports_whether_g_draws_the_class_asked_for(tmp_path, capsys):
     runs = plan(SPEC_FILES, 2, tmp_path)
-    for run in runs:
-        finish(run, [250, 500], class_accuracy=0.9 + run.seed / 100, class_fid=40.0 + run.seed)
+    for run in runs:  # sagan seed 1 draws its class 2 blank
+        class_fids = [40.0, 45.0, 1500.0 if (run.variant, run.seed) == ("sagan_mnist", 1) else 50.0]
+        finish(run, [250, 500], class_accuracy=0.9 + run.seed / 100, class_fid=40.0 + run.seed, class_fids=class_fids)
     assert compare(tmp_path) == 0
+    out = capsys.readouterr().out
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["metrics"][-2:] == ["class_accuracy", "class_fid"]
     assert summary["variants"]["dcgan_mnist"]["equal_time"]["class_accuracy"]["values"] == [0.90, 0.91]
+    assert summary["variants"]["sagan_mnist"]["lost_classes"] == {"1": [2]} and summary["variants"]["dcgan_mnist"]["lost_classes"] == {}
     report = (tmp_path / "report.md").read_text()
     assert "| class accuracy ↑ | class FID ↓ |" in report and "0.905 ± 0.007" in report
+    assert "Runs that lost a class (its FID > 5× the median over the classes): sagan_mnist seed 1 (class 2)." in report
+    assert report in out
 
 
 def test_an_unconditional_study_has_no_class_columns(study):

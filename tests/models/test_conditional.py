@@ -7,6 +7,7 @@ its specs is tested the moment it is registered.
 import pytest
 import torch
 
+from ganparts.blocks.output import FlooredTanh
 from ganparts.models import build_discriminator, build_generator, supports_classes
 from ganparts.plugins import default_registry
 from ganparts.spec.files import load_spec
@@ -50,3 +51,21 @@ def test_generator_and_discriminator_use_the_labels(family, sn):
     logits = D.train()(G.train()(z, ones), ones)
     logits.sum().backward()
     assert all(p.grad is not None for p in [*G.parameters(), *D.parameters()])  # the class embeddings learn too
+
+
+
+@pytest.mark.parametrize("family", ["dcgan", "resnet"])
+def test_a_conditional_generator_floors_its_output_slope_by_default(family):
+    """Against a lost class (blocks/output.py): a conditional G's output tanh passes a slope of
+    at least 0.05 back; an unconditional G's stays plain tanh; the field overrides either."""
+
+    def output(num_classes, **generator):
+        net = {"kind": family, "width": 8}
+        spec = load_spec({"data": {"source": "mnist-5k"}, "model": {"z_dim": 8, "num_classes": num_classes,
+                          "generator": net | generator, "discriminator": net}}, registry=REGISTRY)
+        return build_generator(spec, registry=REGISTRY, image_shape=MNIST_SHAPE).to_image[-1]
+
+    assert type(output(0)) is torch.nn.Tanh
+    assert isinstance(output(10), FlooredTanh) and output(10).slope_floor == 0.05
+    assert type(output(10, output_slope_floor=0)) is torch.nn.Tanh
+    assert output(0, output_slope_floor=0.2).slope_floor == 0.2
