@@ -5,6 +5,7 @@ value −5 or below, slope ≤ 2 × 10⁻⁴) no longer hears D say that it is f
 fell into that in 4 of 15 runs, one class at a time (docs/results.md, "A lost class"). With a
 floor, the forward pass is ``tanh`` unchanged, but backwards the slope is never below
 ``slope_floor`` (a straight-through gradient where ``tanh`` is flat), so the class can return.
+It is not enough on its own: in the rerun study 4 of 15 conditional runs still lost a class.
 """
 
 from __future__ import annotations
