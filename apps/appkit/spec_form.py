@@ -78,7 +78,7 @@ class SpecForm:
             case "text":
                 result = st.text_input(field.label, value=str(value or ""), **common)
             case "optional_text":
-                result = st.text_input(field.label, value=str(value or ""), placeholder="(default)", **common) or None
+                result = st.text_input(field.label, value="" if value is None else str(value), placeholder="(default)", **common) or None
             case "choice":
                 options = list(field.choices or self.registry.list(field.block_kind))
                 result = st.selectbox(field.label, options, index=options.index(value) if value in options else 0, **common)

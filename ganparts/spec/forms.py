@@ -21,7 +21,7 @@ from ganparts.spec.registry import Registry
 
 # Widgets, by what a field holds:
 #   toggle      bool                 integer / number   int / float, with inclusive bounds
-#   text        str                  optional_text      str | None (empty means None)
+#   text        str                  optional_text      str | None, float | None (empty means None)
 #   choice      one of ``choices``   number_pair        a 2-tuple of floats (Adam's betas)
 #               (a Literal's values; None, True, False for bool | None)
 #   block       one registered block of ``block_kind``, then that block's own fields
@@ -108,7 +108,7 @@ def _describe(name: str, info: FieldInfo, choices: tuple[Any, ...] | None) -> Fo
         return FormField(widget="integer" if annotation is int else "number", low=low, high=high, **common)
     if is_model(annotation):
         return FormField(widget="section", model=annotation, **common)
-    if set(args) == {str, type(None)}:
+    if set(args) in ({str, type(None)}, {float, type(None)}):  # a number whose null means "the family decides"
         return FormField(widget="optional_text", **common)
     return FormField(widget="text", **common)
 
