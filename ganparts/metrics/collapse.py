@@ -28,7 +28,7 @@ def lost_classes(metrics: Mapping[str, object]) -> list[int]:
     """The classes of one evaluation whose FID exceeds :data:`FID_ABOVE_MEDIAN` × the median
     over its classes (``metrics["class_fids"]``, from ``ganparts eval`` of a conditional G);
     empty for an unconditional one."""
-    fids = metrics.get("class_fids") or []
+    fids = metrics.get("class_fids")
     if not fids:
         return []
     median = statistics.median(fids)

@@ -1,5 +1,4 @@
 from ganparts.metrics.collapse import collapsed_in_group, looks_collapsed, lost_classes
-from ganparts.metrics.periodic import warn_if_collapsed
 
 
 def metrics(fid, is_mean=8.0):
@@ -26,13 +25,3 @@ def test_a_class_whose_fid_is_five_times_the_median_over_classes_is_lost():
     assert lost_classes({"class_fids": [1549.3, 1549.3, *fids[2:]]}) == [0, 1]
     assert lost_classes(metrics(20)) == []  # an unconditional evaluation has no classes to lose
 
-
-def test_training_warns_of_a_collapse_and_of_each_lost_class(caplog):
-    with caplog.at_level("WARNING", logger="ganparts"):
-        warn_if_collapsed(500, metrics(20) | {"class_fids": [30.0, 1500.0, 40.0, 35.0]})
-        warn_if_collapsed(600, metrics(20, is_mean=1.5))
-        warn_if_collapsed(700, metrics(20) | {"class_fids": [30.0, 31.0, 40.0]})
-    assert [r.getMessage().split(":")[0] for r in caplog.records] == ["step 500", "step 600"]
-    lost, collapsed = (r.getMessage() for r in caplog.records)
-    assert "class 1 looks lost (its FID 1500" in lost and "'A lost class'" in lost
-    assert "IS 1.50 < 3, the generator looks collapsed" in collapsed

@@ -4,7 +4,7 @@ import torch
 
 from ganparts.runs.checkpoints import latest_checkpoint
 from ganparts.metrics.evaluate import METRICS
-from ganparts.metrics.periodic import PeriodicEval
+from ganparts.metrics.periodic import PeriodicEval, warn_if_collapsed
 from ganparts.runs.layout import RunDir
 from ganparts.training.trainer import Trainer
 from ganparts.plugins import default_registry
@@ -61,3 +61,14 @@ def test_resume_drops_evaluations_past_the_checkpoint(tiny_spec, mnist5k, mnist_
     _, evaluations = evaluated_run(tiny_spec(**{"train.steps": "8", "train.log_every": "2"}), mnist5k, tmp_path, restore=True)
     assert [r["step"] for r in RunDir(tmp_path).read_evaluations()] == [4, 8]
     assert evaluations.rows[1]["train_s"] > evaluations.rows[0]["train_s"]  # the clock went on from the checkpoint
+
+
+def test_training_warns_of_a_collapse_and_of_each_lost_class(caplog):
+    with caplog.at_level("WARNING", logger="ganparts"):
+        warn_if_collapsed(500, {"fid": 20, "is_mean": 8.0, "class_fids": [30.0, 1500.0, 40.0, 35.0]})
+        warn_if_collapsed(600, {"fid": 20, "is_mean": 1.5})
+        warn_if_collapsed(700, {"fid": 20, "is_mean": 8.0, "class_fids": [30.0, 31.0, 40.0]})
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == ["step 500", "step 600"]
+    lost, collapsed = (r.getMessage() for r in caplog.records)
+    assert "class 1 looks lost (its FID 1500" in lost and "'A lost class'" in lost
+    assert "IS 1.50 < 3, the generator looks collapsed" in collapsed

@@ -53,7 +53,6 @@ def test_generator_and_discriminator_use_the_labels(family, sn):
     assert all(p.grad is not None for p in [*G.parameters(), *D.parameters()])  # the class embeddings learn too
 
 
-
 @pytest.mark.parametrize("family", ["dcgan", "resnet"])
 def test_a_conditional_generator_floors_its_output_slope_by_default(family):
     """Against a lost class (blocks/output.py): a conditional G's output tanh passes a slope of
