@@ -2,10 +2,11 @@
 
 Where ``tanh`` saturates its slope vanishes: an image G has pushed to blank (every pre-tanh
 value −5 or below, slope ≤ 2 × 10⁻⁴) no longer hears D say that it is fake. A conditional G
-fell into that in 4 of 15 runs, one class at a time (docs/results.md, "A lost class"). With a
+fell into that in 4 of 15 runs, one class at a time (docs/results.md, "The lost class"). With a
 floor, the forward pass is ``tanh`` unchanged, but backwards the slope is never below
 ``slope_floor`` (a straight-through gradient where ``tanh`` is flat), so the class can return.
-It is not enough on its own: in the rerun study 4 of 15 conditional runs still lost a class.
+It is not enough on its own: with hinge loss, D stops pushing blank fakes down, and G is drawn
+back to blank; the conditional spec uses the non-saturating loss for that.
 """
 
 from __future__ import annotations

@@ -122,5 +122,5 @@ def warn_if_collapsed(step: int, metrics: dict[str, Any]) -> None:
     for c in lost_classes(metrics):
         log.warning(
             "step %d: class %d looks lost (its FID %.0f is over %g× the median class FID): the generator draws no "
-            "clean %d; see docs/results.md, 'A lost class'", step, c, metrics["class_fids"][c], FID_ABOVE_MEDIAN, c,
+            "clean %d; see docs/results.md, 'The lost class'", step, c, metrics["class_fids"][c], FID_ABOVE_MEDIAN, c,
         )

@@ -44,8 +44,8 @@ class NetworkSpec(BaseModel):
 
 
 # A conditional G's default (blocks/output.py). It saved 3 of the 4 runs that lost class 0 when
-# retrained one by one, but the rerun study still lost a class in 4 of 15 runs, all with attention
-# (docs/results.md, "A lost class"): it helps the baseline, it is not yet the fix.
+# retrained one by one, but alone it did not stop attention runs losing a class; the
+# non-saturating loss did (docs/results.md, "The lost class"). It stays: the baseline improved with it.
 CONDITIONAL_SLOPE_FLOOR = 0.05
 
 

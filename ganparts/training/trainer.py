@@ -150,7 +150,7 @@ class Trainer:
         (``trainer.train_step(*trainer.sample_batch())`` fits both). Fakes are drawn for the
         classes of the reals they are scored beside: each class D sees real in a step it also sees
         fake, and a penalty's interpolates join two images of one class (with classes drawn
-        apart, a class could go a step with reals and no fakes; docs/results.md, "A lost class").
+        apart, a class could go a step with reals and no fakes; docs/results.md, "The lost class").
         Returns detached scalar tensors (no host sync): ``d_loss``, ``g_loss``, ``d_real``, ``d_fake``.
         """
         logs = self.updates(real, labels)

@@ -70,5 +70,5 @@ def test_training_warns_of_a_collapse_and_of_each_lost_class(caplog):
         warn_if_collapsed(700, {"fid": 20, "is_mean": 8.0, "class_fids": [30.0, 31.0, 40.0]})
     assert [r.getMessage().split(":")[0] for r in caplog.records] == ["step 500", "step 600"]
     lost, collapsed = (r.getMessage() for r in caplog.records)
-    assert "class 1 looks lost (its FID 1500" in lost and "'A lost class'" in lost
+    assert "class 1 looks lost (its FID 1500" in lost and "'The lost class'" in lost
     assert "IS 1.50 < 3, the generator looks collapsed" in collapsed

@@ -39,6 +39,14 @@ def test_sagan_and_baseline_differ_only_in_attention(attention_spec):
     assert sagan == base
 
 
+def test_conditional_spec_is_the_study_command():
+    """docs/results.md trains the conditional study as sagan_mnist.yaml with these two overrides."""
+    cond = spec_to_data(load_spec(SPECS / "sagan_cond_mnist.yaml", registry=default_registry()))
+    study = spec_to_data(load_spec(SPECS / "sagan_mnist.yaml", ["model.num_classes=10", "loss.kind=ns"], registry=default_registry()))
+    cond.pop("name"), study.pop("name")
+    assert cond == study
+
+
 def test_public_field_paths():
     spec = load_spec(SPECS / "sagan_mnist.yaml", registry=default_registry())
     assert spec.data.source in ("auto", "mnist", "mnist-5k") and spec.data.batch_size > 0
