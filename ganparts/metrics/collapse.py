@@ -6,8 +6,8 @@ more than 5× the group's median has failed where its siblings trained.
 
 A class-conditional G can also lose one class while drawing the others well (its images for
 that class go blank, docs/results.md, "The lost class"): a class whose FID is more than 5× the
-median over the classes is lost. In the first conditional study (hinge loss) the four runs that lost class 0 had
-it at 12–33× their median; every other class of every run stayed under 5×.
+median over the classes is lost. In the first conditional study (hinge loss) the four runs that
+lost class 0 had it at 12–33× their median; every other class of every run stayed under 5×.
 """
 
 from __future__ import annotations
