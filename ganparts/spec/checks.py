@@ -85,6 +85,7 @@ def cuda_graph_conflicts(spec: Experiment) -> Problems:
         (train.compile, "train.compile: true (choose one; both remove launch overhead)"),
         (train.precision == "fp16", "train.precision: fp16 (its loss scaler reads a flag on the host every update; bf16 needs none)"),
         (train.on_nonfinite == "skip", "train.on_nonfinite: skip (it decides on the host before every update; 'stop' reads its flag at the log flush)"),
+        (spec.optim.lr_decay != "none", f"optim.lr_decay: {spec.optim.lr_decay} (the captured update keeps the rate it was captured with)"),
     ]
     return [("train.cuda_graph", f"cannot be combined with {what}; set train.cuda_graph: false, or change that field") for clash, what in conflicts if clash]
 

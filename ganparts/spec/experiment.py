@@ -46,6 +46,9 @@ class OptimSpec(_Strict):
     d_lr: float = Field(4e-4, gt=0, description="discriminator Adam learning rate")
     betas: tuple[Annotated[float, Field(ge=0, lt=1)], Annotated[float, Field(ge=0, lt=1)]] = (0.0, 0.9)
     d_steps: int = Field(1, gt=0, le=100, description="discriminator updates per generator update")
+    lr_decay: Literal["none", "linear"] = Field(
+        "none", description="none: constant rates; linear: G's and D's rates fall in a straight line to 0 at train.steps (SNGAN)"
+    )
 
 
 class TrainSpec(_Strict):

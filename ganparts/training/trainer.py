@@ -28,6 +28,7 @@ from ganparts.runs.layout import RunDir
 from ganparts.spec.experiment import Experiment
 from ganparts.spec.registry import Registry
 from ganparts.training import acceleration, distributed, optim, state
+from ganparts.training.schedule import LearningRates
 from ganparts.training.augmentation import Augmentation
 from ganparts.training.brightness import match_data_brightness
 from ganparts.training.callbacks import Callback
@@ -96,6 +97,7 @@ class Trainer:
         betas = tuple(spec.optim.betas)
         self.opt_g = optim.adam(self.generator.parameters(), lr=spec.optim.g_lr, betas=betas, device=self.device)
         self.opt_d = optim.adam(self.discriminator.parameters(), lr=spec.optim.d_lr, betas=betas, device=self.device)
+        self.learning_rates = LearningRates((self.opt_g, self.opt_d), schedule=spec.optim.lr_decay, steps=spec.train.steps)
         # Fixed noise comes from its own generator, so every spec with the same seed shows the same z.
         self.fixed_noise = latents(spec.model.z_dim, spec.train.grid_size, seed=spec.seed).to(self.device)
         # Its classes cycle 0, 1, …, so every grid shows every class (fixed by the spec: not checkpointed).
@@ -199,6 +201,7 @@ class Trainer:
         """What follows a step's updates on the host's step count: the EMA (its warm-up decay) and ADA's adjustment."""
         self.ema.update(self.step + 1)
         self.augment.adjust(self.step + 1)
+        self.learning_rates.set(self.step + 1)
 
     def augment_logs(self) -> dict[str, torch.Tensor]:
         """``augment_p``: the strength every augmentation's p is multiplied by (1 unless adaptive)."""
@@ -299,6 +302,7 @@ class Trainer:
     def restore(self, checkpoint: ckpt.Checkpoint) -> None:
         """Continue exactly where ``checkpoint`` left off (weights, optimisers, RNG, step)."""
         state.restore(self, checkpoint)
+        self.learning_rates.set(self.step)
         if self.run and self.ranks.is_main:
             self.run.truncate_metrics(self.step)
 
