@@ -52,11 +52,6 @@ def compare(args) -> int:
     for path in args.specs:  # every spec must be able to train before hours of training start
         spec = load_spec(path, args.overrides, registry=registry)
         preflight(spec, registry=registry, device=device)
-        if spec.optim.lr_decay != "none":
-            raise UserError(
-                f"{path}: optim.lr_decay: {spec.optim.lr_decay} decays over train.steps, which a time-budgeted study ignores; "
-                "add --set optim.lr_decay=none"
-            )
         log_every = spec.train.log_every
         if args.eval_every % log_every:
             raise UserError(f"--eval-every {args.eval_every}: must be a multiple of train.log_every ({log_every}) of {path}, so every run is evaluated at the same steps")

@@ -73,10 +73,16 @@ class ProgressFile(Callback):
 
 
 class TimeBudget(Callback):
-    """Requests a stop once ``clock()`` (training seconds) reaches ``seconds``; checked at each log flush."""
+    """Requests a stop once ``clock()`` (training seconds) reaches ``seconds``; checked at each log flush.
+
+    The run ends at the budget, not at ``train.steps``, so a decaying learning rate follows the
+    budget: the fraction of its seconds spent is the run's progress."""
 
     def __init__(self, *, seconds: float, clock: Callable[[], float]) -> None:
         self.seconds, self.clock = seconds, clock
+
+    def on_train_start(self, trainer: Trainer) -> None:
+        trainer.learning_rates.follow(lambda: self.clock() / self.seconds)
 
     def on_log(self, trainer: Trainer, rows: list[dict[str, Any]]) -> None:
         if self.clock() >= self.seconds:

@@ -201,7 +201,6 @@ class Trainer:
         """What follows a step's updates on the host's step count: the EMA (its warm-up decay) and ADA's adjustment."""
         self.ema.update(self.step + 1)
         self.augment.adjust(self.step + 1)
-        self.learning_rates.set(self.step + 1)
 
     def augment_logs(self) -> dict[str, torch.Tensor]:
         """``augment_p``: the strength every augmentation's p is multiplied by (1 unless adaptive)."""
@@ -232,6 +231,7 @@ class Trainer:
         while self.step < train.steps and not self._stop_agreed():
             logs = self.captured_step() if self.captured_step else self.train_step(*self.sample_batch()) | self.gammas()
             self.step += 1
+            self.learning_rates.set(self.step)  # like a PyTorch loop's scheduler.step(): for the next update
             now = time.perf_counter()
             self._pending.append((self.step, logs, now - last_time))
             last_time = now

@@ -199,7 +199,6 @@ def test_an_unconditional_study_has_no_class_columns(study):
     [
         (["--seeds", "1"], "--seeds 1: must be at least 2"),
         (["--budget-minutes", "0"], "--budget-minutes 0.0: must be positive"),
-        (["--set", "optim.lr_decay=linear"], "optim.lr_decay: linear decays over train.steps, which a time-budgeted study ignores"),
     ],
 )
 def test_bad_options_exit_2(tmp_path, args, message, capsys):

@@ -7,6 +7,7 @@ from ganparts.errors import SpecError
 from ganparts.plugins import default_registry
 from ganparts.runs.checkpoints import latest_checkpoint
 from ganparts.training import state
+from ganparts.training.callbacks import TimeBudget
 from ganparts.training.schedule import lr_factor
 from ganparts.training.trainer import Trainer
 
@@ -16,9 +17,9 @@ def rates(trainer):
 
 
 def test_linear_decay_falls_to_zero_at_the_last_step():
-    assert [lr_factor("linear", step, 4) for step in range(5)] == [1.0, 0.75, 0.5, 0.25, 0.0]
-    assert lr_factor("linear", 6, 4) == 0.0  # past the end (a run resumed with fewer steps)
-    assert {lr_factor("none", step, 4) for step in range(5)} == {1.0}
+    assert [lr_factor("linear", step / 4) for step in range(5)] == [1.0, 0.75, 0.5, 0.25, 0.0]
+    assert lr_factor("linear", 1.5) == 0.0  # past the end (a run resumed with fewer steps, or past its time budget)
+    assert {lr_factor("none", step / 4) for step in range(5)} == {1.0}
 
 
 def test_each_update_uses_the_rate_of_its_step(tiny_spec, mnist5k):
@@ -31,6 +32,16 @@ def test_each_update_uses_the_rate_of_its_step(tiny_spec, mnist5k):
     factors = (1.0, 0.75, 0.5, 0.25)
     assert [g for g, _ in seen] == pytest.approx([1e-3 * f for f in factors])
     assert [d for _, d in seen] == pytest.approx([2e-3 * f for f in factors])
+
+
+def test_a_time_budget_runs_the_schedule_over_its_seconds(tiny_spec, mnist5k):
+    spec = tiny_spec(**{"optim.lr_decay": "linear", "optim.g_lr": "1e-3", "train.steps": "1000000", "train.log_every": "1"})
+    trainer = Trainer(spec, data=mnist5k, registry=default_registry(), callbacks=[TimeBudget(seconds=4, clock=lambda: trainer.step)])
+    seen = []
+    step = trainer.train_step
+    trainer.train_step = lambda *a: (seen.append(rates(trainer)[0]), step(*a))[1]
+    trainer.fit()  # a step counts as one second
+    assert seen == pytest.approx([1e-3 * f for f in (1.0, 0.75, 0.5, 0.25)])
 
 
 def test_constant_rates_by_default(tiny_spec, mnist5k):
