@@ -49,6 +49,7 @@ class OptimSpec(_Strict):
     lr_decay: Literal["none", "linear"] = Field(
         "none", description="none: constant rates; linear: G's and D's rates fall in a straight line to 0 at train.steps (SNGAN)"
     )
+    lr_decay_start: float = Field(0.0, ge=0, lt=1, description="the fraction of the run trained at the full rates before lr_decay begins")
 
 
 class TrainSpec(_Strict):

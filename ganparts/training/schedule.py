@@ -3,7 +3,8 @@
 A rate that is right for the first minutes is too high later: at a constant 1.6e-3 the
 baseline's FID went from 32 at step 5,000 to 88 at step 12,000 (docs/results.md, "Where the
 issue's targets stand"). ``linear`` lowers both rates in a straight line to 0 at the end of
-the run, as SNGAN did. The end is ``train.steps``, so the rate depends only on the step and a
+the run, as SNGAN did, from ``optim.lr_decay_start`` (a fraction of the run) on: a decay over
+the whole of a short run cost more than it gained. The end is ``train.steps``, so the rate depends only on the step and a
 resumed run continues the schedule with nothing checkpointed (resuming with more
 ``train.steps`` stretches it); a run that a time budget ends follows the budget instead
 (:class:`~ganparts.training.callbacks.TimeBudget`).
@@ -18,12 +19,13 @@ import torch
 SCHEDULES = ("none", "linear")
 
 
-def lr_factor(schedule: str, progress: float) -> float:
-    """The fraction of its base rate an optimiser uses once ``progress`` (0 to 1) of the run is done."""
-    if schedule == "none":
+def lr_factor(schedule: str, progress: float, start: float = 0.0) -> float:
+    """The fraction of its base rate an optimiser uses once ``progress`` (0 to 1) of the run is
+    done, the decay beginning at progress ``start``."""
+    if schedule == "none" or progress <= start:
         return 1.0
     if schedule == "linear":
-        return max(0.0, 1.0 - progress)
+        return max(0.0, (1.0 - progress) / (1.0 - start))
     raise ValueError(f"unknown optim.lr_decay {schedule!r}; choose from {', '.join(SCHEDULES)}")
 
 
@@ -32,8 +34,8 @@ class LearningRates:
 
     The rate is a Python float in ``param_groups``: nothing moves to or from the device."""
 
-    def __init__(self, optimizers: Sequence[torch.optim.Optimizer], *, schedule: str, steps: int) -> None:
-        self.optimizers, self.schedule = optimizers, schedule
+    def __init__(self, optimizers: Sequence[torch.optim.Optimizer], *, schedule: str, start: float, steps: int) -> None:
+        self.optimizers, self.schedule, self.start = optimizers, schedule, start
         self.base = [[group["lr"] for group in opt.param_groups] for opt in optimizers]
         self.progress: Callable[[int], float] = lambda step: step / steps
 
@@ -45,7 +47,7 @@ class LearningRates:
         """Rates for the update that follows ``step`` completed updates."""
         if self.schedule == "none":
             return
-        factor = lr_factor(self.schedule, self.progress(step))
+        factor = lr_factor(self.schedule, self.progress(step), self.start)
         for opt, bases in zip(self.optimizers, self.base):
             for group, base in zip(opt.param_groups, bases):
                 group["lr"] = base * factor

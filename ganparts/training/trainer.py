@@ -97,7 +97,9 @@ class Trainer:
         betas = tuple(spec.optim.betas)
         self.opt_g = optim.adam(self.generator.parameters(), lr=spec.optim.g_lr, betas=betas, device=self.device)
         self.opt_d = optim.adam(self.discriminator.parameters(), lr=spec.optim.d_lr, betas=betas, device=self.device)
-        self.learning_rates = LearningRates((self.opt_g, self.opt_d), schedule=spec.optim.lr_decay, steps=spec.train.steps)
+        self.learning_rates = LearningRates(
+            (self.opt_g, self.opt_d), schedule=spec.optim.lr_decay, start=spec.optim.lr_decay_start, steps=spec.train.steps
+        )
         # Fixed noise comes from its own generator, so every spec with the same seed shows the same z.
         self.fixed_noise = latents(spec.model.z_dim, spec.train.grid_size, seed=spec.seed).to(self.device)
         # Its classes cycle 0, 1, …, so every grid shows every class (fixed by the spec: not checkpointed).

@@ -22,6 +22,10 @@ def test_linear_decay_falls_to_zero_at_the_last_step():
     assert {lr_factor("none", step / 4) for step in range(5)} == {1.0}
 
 
+def test_a_late_decay_holds_the_rate_until_its_start():
+    assert [lr_factor("linear", step / 8, start=0.5) for step in range(9)] == [1.0] * 5 + [0.75, 0.5, 0.25, 0.0]
+
+
 def test_each_update_uses_the_rate_of_its_step(tiny_spec, mnist5k):
     spec = tiny_spec(**{"optim.lr_decay": "linear", "optim.g_lr": "1e-3", "optim.d_lr": "2e-3", "train.steps": "4"})
     trainer = Trainer(spec, data=mnist5k, registry=default_registry())
