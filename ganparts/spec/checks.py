@@ -76,6 +76,13 @@ def adaptive_augment_without_augment(spec: Experiment) -> Problems:
     return []
 
 
+def decay_start_without_decay(spec: Experiment) -> Problems:
+    """``lr_decay_start`` delays a decay; with ``lr_decay: none`` there is none to delay."""
+    if spec.optim.lr_decay_start and spec.optim.lr_decay == "none":
+        return [("optim.lr_decay_start", "delays the decay of optim.lr_decay, which is 'none'; set optim.lr_decay: linear, or 0")]
+    return []
+
+
 def cuda_graph_conflicts(spec: Experiment) -> Problems:
     """A captured step may read nothing on the host and is compiled by no one else (ganparts.training.cuda_graph)."""
     train = spec.train
@@ -109,7 +116,7 @@ def block_rules(spec: Experiment) -> Problems:
     return problems
 
 
-CHECKS = (gradient_penalty_given_twice, penalty_listed_twice, unconstrained_critic, fp16_skipping_twice, adaptive_augment_without_augment, cuda_graph_conflicts, block_rules)
+CHECKS = (gradient_penalty_given_twice, penalty_listed_twice, unconstrained_critic, fp16_skipping_twice, adaptive_augment_without_augment, decay_start_without_decay, cuda_graph_conflicts, block_rules)
 
 
 def check_experiment(spec: Experiment) -> Problems:

@@ -28,7 +28,6 @@ from ganparts.runs.layout import RunDir
 from ganparts.spec.experiment import Experiment
 from ganparts.spec.registry import Registry
 from ganparts.training import acceleration, distributed, optim, state
-from ganparts.training.schedule import LearningRates
 from ganparts.training.augmentation import Augmentation
 from ganparts.training.brightness import match_data_brightness
 from ganparts.training.callbacks import Callback
@@ -37,6 +36,7 @@ from ganparts.training.distributed import SINGLE, Ranks
 from ganparts.training.ema import EMA
 from ganparts.training.nonfinite import NonFiniteGuard
 from ganparts.training.samples import SampleGrids
+from ganparts.training.schedule import LearningRates
 from ganparts.training.scoring import batch_dependent, score
 
 
