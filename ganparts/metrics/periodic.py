@@ -69,7 +69,7 @@ class PeriodicEval(Callback):
         """Score the EMA generator now and log the row."""
         began, train_s = time.perf_counter(), self.train_seconds()
         with _rng_untouched(trainer):
-            metrics = evaluate_generator(trainer.ema.shadow, self.reference, n=self.n, seed=self.seed, progress=False)
+            metrics = evaluate_generator(trainer.ema.calibrated(), self.reference, n=self.n, seed=self.seed, progress=False)
         eval_s = time.perf_counter() - began
         self.eval_seconds += eval_s
         row = {"step": trainer.step, "train_s": train_s, "eval_s": eval_s, "time": time.time(), "n": self.n, **metrics}

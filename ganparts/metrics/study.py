@@ -90,7 +90,7 @@ def train_run(
     trainer.fit()
 
     with torch.no_grad():
-        images = call(trainer.ema.shadow, trainer.fixed_noise, trainer.fixed_labels)  # a conditional run: every class in turn
+        images = call(trainer.ema.calibrated(), trainer.fixed_noise, trainer.fixed_labels)  # a conditional run: every class in turn
     viz.save_grid(images, run.path / "samples" / "final.png", nrow=min(trainer.num_classes, len(images)) or None)
     step_times = [row["step_time"] for row in RunDir(run.path).read_metrics()]
     result = {

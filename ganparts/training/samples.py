@@ -29,7 +29,7 @@ class SampleGrids(Callback):
 
     def write(self, trainer: Trainer) -> Path:
         name = f"step_{trainer.step:08d}.png"
-        shadow, labels = trainer.ema.shadow, trainer.fixed_labels
+        shadow, labels = trainer.ema.calibrated(), trainer.fixed_labels
         with torch.no_grad():
             images = call(shadow, trainer.fixed_noise, labels)
         pictures.save_grid(images, trainer.run.samples / name, nrow=min(trainer.num_classes, len(images)) or None)

@@ -18,6 +18,7 @@ from ganparts.runs import checkpoints as ckpt
 from ganparts.spec import provenance
 from ganparts.spec.files import dump_spec
 from ganparts.training import distributed, optim
+from ganparts.training.ema import EMA
 
 if TYPE_CHECKING:
     from ganparts.training.trainer import Trainer
@@ -25,9 +26,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("ganparts")
 
 
-def networks(trainer: Trainer) -> tuple[tuple[str, torch.nn.Module], ...]:
-    """The networks a checkpoint holds, by their key prefix."""
-    return (("generator", trainer.generator), ("generator_ema", trainer.ema.shadow), ("discriminator", trainer.discriminator))
+def networks(trainer: Trainer) -> tuple[tuple[str, torch.nn.Module | EMA], ...]:
+    """The networks a checkpoint holds, by their key prefix (the EMA generator calibrated: :meth:`EMA.calibrated`)."""
+    return (("generator", trainer.generator), ("generator_ema", trainer.ema), ("discriminator", trainer.discriminator))
 
 
 def optimizers(trainer: Trainer) -> tuple[tuple[str, torch.optim.Optimizer], ...]:

@@ -91,7 +91,7 @@ class Trainer:
             mean = float(images.mean())
             match_data_brightness(self.generator, mean, z_dim=spec.model.z_dim, seed=spec.seed, num_classes=self.num_classes)
         self.discriminator = build_discriminator(spec, registry=registry, image_shape=data.image_shape).to(self.device).train()
-        self.ema = EMA(self.generator, decay=spec.train.ema_decay)
+        self.ema = EMA(self.generator, decay=spec.train.ema_decay, z_dim=spec.model.z_dim, num_classes=self.num_classes)
         self.loss, self.penalties = build_objective(spec, registry)
         self.augment = Augmentation(spec, registry=registry, ranks=ranks).to(self.device)  # identity when spec.augment is empty
         betas = tuple(spec.optim.betas)
