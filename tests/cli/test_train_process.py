@@ -14,7 +14,7 @@ from ganparts.runs.checkpoints import list_checkpoints, load_checkpoint
 from ganparts.cli import main
 from tests.conftest import SPECS, make_distribution, tiny_overrides
 
-# A generator attention block that holds the step it runs in while the file $HOLD_STEP exists,
+# A generator attention block that holds the training step it runs in while the file $HOLD_STEP exists,
 # noting each SIGINT the process handles in $HOLD_STEP.signalled: the test can then send the
 # second Ctrl-C after the first has been handled and before the step ends, whatever the speed.
 HOLD = """
@@ -37,7 +37,7 @@ class HoldSpec(AttentionSpec):
 class Hold(nn.Module):
     def forward(self, x):
         hold = Path(os.environ["HOLD_STEP"])
-        if hold.exists():
+        if self.training and hold.exists():  # a training step's G, not the EMA copy drawing for a checkpoint
             handler = signal.getsignal(signal.SIGINT)  # the one `ganparts train` installed
 
             def noted(signum, frame):
