@@ -1,10 +1,9 @@
 """``optim.lr_decay``: the learning rates over a run, a function of how much of it is done.
 
-A rate that is right for the first minutes is too high later: at a constant 1.6e-3 the
-baseline's FID went from 32 at step 5,000 to 88 at step 12,000 (docs/results.md, "Tuning,
-round three"). ``linear`` lowers both rates in a straight line to 0 at the end of the run, as
-SNGAN did, from ``optim.lr_decay_start`` (a fraction of the run) on: a decay over the whole of
-a short run costs more than it gains. The end is ``train.steps``, so the rate depends only on
+``linear`` lowers both rates in a straight line to 0 at the end of the run, as SNGAN did,
+from ``optim.lr_decay_start`` (a fraction of the run) on. It is an option, not the default:
+at the 10-minute horizon the constant rate ended better for both specs, and over a short run
+a decay costs more than it gains (docs/results.md, "Tuning, round three" and "round four"). The end is ``train.steps``, so the rate depends only on
 the step and a resumed run continues the schedule with nothing checkpointed (resuming with
 more ``train.steps`` stretches it); a run that a time budget ends follows the budget instead
 (:class:`~ganparts.training.callbacks.TimeBudget`).

@@ -196,7 +196,10 @@ def test_an_unconditional_study_has_no_class_columns(study):
 
 @pytest.mark.parametrize(
     "args, message",
-    [(["--seeds", "1"], "--seeds 1: must be at least 2"), (["--budget-minutes", "0"], "--budget-minutes 0.0: must be positive")],
+    [
+        (["--seeds", "1"], "--seeds 1: must be at least 2"),
+        (["--budget-minutes", "0"], "--budget-minutes 0.0: must be positive"),
+    ],
 )
 def test_bad_options_exit_2(tmp_path, args, message, capsys):
     assert compare(tmp_path, *args) == 2
